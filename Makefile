@@ -1,0 +1,37 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both install what they need first.
+SHELL := /bin/bash
+PYTHON ?= python3
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+export NEWS_DATA_ROOT ?= $(CURDIR)/data
+DEMO_DATES := 2026-11-23 2026-11-24 2026-11-25
+
+.PHONY: install demo test lint clean
+
+# uv itself comes from PyPI into a private venv; uv then installs the locked environment.
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check 'uv==0.13.9'
+
+$(BIN)/news-etl: $(UV) pyproject.toml uv.lock
+	$(UV) sync --locked
+	@touch $@
+
+install: $(BIN)/news-etl
+
+demo: install
+	NEWS_RAW_ROOT=$(CURDIR)/samples/raw bash scripts/demo.sh $(DEMO_DATES)
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) $(TOOLS) data

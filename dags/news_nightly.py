@@ -1,0 +1,87 @@
+"""
+### news_nightly: last night's news files into the lake
+
+Each night at 02:00 UTC, processes the previous day's landing folder `RAW/<YYYY-MM-DD>/`:
+
+1. **plan**: list and hash the files, mark exact duplicates, deal them into shards;
+2. **extract** (one mapped task per shard): decode, spaCy, write one Parquet file per table;
+3. **commit**: check every file became a document or a reject, then publish the partition atomically;
+4. **refresh_views**: rebuild the DuckDB database of views.
+
+Trigger it by hand with a **date** to (re)process one day, or start a backfill for a range.
+Paths and the model come from the environment (`NEWS_DATA_ROOT`, `NEWS_RAW_ROOT`, `NEWS_LAKE`, `NEWS_DB`,
+`NEWS_MODEL`); see the README.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from airflow.sdk import Param, dag, task
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+
+@dag(
+    dag_id="news_nightly",
+    schedule=CronDataIntervalTimetable("0 2 * * *", timezone="UTC"),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=2,
+    default_args={
+        "retries": 2,
+        "retry_delay": timedelta(minutes=1),
+        "execution_timeout": timedelta(hours=3),
+    },
+    params={
+        "date": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            title="Date to process",
+            description="The landing folder's date, YYYY-MM-DD. Empty: the run's data interval (yesterday).",
+        ),
+    },
+    doc_md=__doc__,
+    tags=["news-etl"],
+)
+def news_nightly() -> None:
+    @task
+    def plan(
+        params: dict[str, Any], dag_run: Any = None, data_interval_start: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        from pipeline.config import Settings, partition_date
+        from pipeline.run import plan_run
+
+        day = partition_date(params.get("date"), data_interval_start, dag_run.run_after if dag_run else None)
+        planned = plan_run(Settings.from_env(), day, allow_missing=True)
+        return [{"etl_run_id": planned["run_id"], "shard": i} for i in range(planned["n_shards"])]
+
+    @task(multiple_outputs=False, max_active_tis_per_dagrun=4)
+    def extract(etl_run_id: str, shard: int) -> dict[str, int]:
+        from pipeline.config import Settings
+        from pipeline.run import process_shard
+
+        return process_shard(Settings.from_env(), etl_run_id, shard)
+
+    @task(multiple_outputs=False)
+    def commit(jobs: list[dict[str, Any]]) -> dict[str, Any]:
+        from pipeline.config import Settings
+        from pipeline.run import commit_run
+
+        row = commit_run(Settings.from_env(), jobs[0]["etl_run_id"])
+        return {k: str(v) for k, v in row.items()}
+
+    @task
+    def refresh_views() -> list[str]:
+        from pipeline.config import Settings
+        from pipeline.views import build_database
+
+        settings = Settings.from_env()
+        return build_database(settings.lake, settings.db)
+
+    jobs = plan()
+    extract.expand_kwargs(jobs) >> commit(jobs) >> refresh_views()
+
+
+news_nightly()

@@ -1,0 +1,132 @@
+"""`news-etl`: run a date, build the views, query them. Errors are one line and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+from pipeline.config import Settings, parse_date
+from pipeline.errors import UserError
+
+EXIT_USER_ERROR = 2
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = Parser(add_help=False)
+    common.add_argument(
+        "--data-root", type=Path, help="root of raw/, lake/ and news.duckdb (env NEWS_DATA_ROOT; ./data)"
+    )
+    common.add_argument("--lake", type=Path, help="Parquet lake folder (env NEWS_LAKE; DATA_ROOT/lake)")
+    common.add_argument(
+        "--db", type=Path, help="DuckDB database of views (env NEWS_DB; DATA_ROOT/news.duckdb)"
+    )
+    common.add_argument(
+        "-v", "--verbose", action="store_true", help="debug logging, tracebacks on internal errors"
+    )
+
+    parser = Parser(prog="news-etl", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    run = commands.add_parser("run", parents=[common], help="process one date's landing folder into the lake")
+    run.add_argument("--date", required=True, help="partition date, YYYY-MM-DD (the folder RAW/<date>/)")
+    run.add_argument("--raw-root", type=Path, help="landing folder root (env NEWS_RAW_ROOT; DATA_ROOT/raw)")
+    run.add_argument("--workers", type=positive_int, default=1, help="worker processes (default 1)")
+    run.add_argument("--model", help="spaCy pipeline name or path (env NEWS_MODEL)")
+    run.add_argument(
+        "--allow-missing", action="store_true", help="commit an empty partition if the folder is absent"
+    )
+    run.add_argument("--no-views", action="store_true", help="do not rebuild the DuckDB views afterwards")
+
+    commands.add_parser("views", parents=[common], help="(re)build the DuckDB database of views")
+
+    sql = commands.add_parser("sql", parents=[common], help="run a query against the views and print a table")
+    sql.add_argument("query", help='e.g. "select * from entity_mentions_daily limit 10"')
+    sql.add_argument("--max-rows", type=positive_int, default=40, help="rows to print (default 40)")
+    return parser
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    try:
+        settings = Settings.from_env(
+            data_root=args.data_root,
+            lake=args.lake,
+            db=args.db,
+            raw_root=getattr(args, "raw_root", None),
+            model=getattr(args, "model", None),
+        )
+        return COMMANDS[args.command](settings, args)
+    except UserError as error:
+        print(f"news-etl: error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("news-etl: interrupted; nothing was committed by the unfinished run", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if args.verbose or os.environ.get("NEWS_DEBUG"):
+            raise
+        print(f"news-etl: internal error: {type(error).__name__}: {error} (rerun with -v)", file=sys.stderr)
+        return 1
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline.run import run_partition
+    from pipeline.views import build_database
+
+    day = parse_date(args.date)
+    row = run_partition(settings, day, workers=args.workers, allow_missing=args.allow_missing)
+    print(
+        f"{day}: {row['files_seen']} files -> {row['documents']} documents "
+        f"({row['duplicates']} exact duplicates), {row['rejects']} rejects; run {row['run_id']}"
+    )
+    if not args.no_views:
+        build_database(settings.lake, settings.db)
+        print(f"views: {settings.db}")
+    return 0
+
+
+def cmd_views(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline.views import build_database
+
+    names = build_database(settings.lake, settings.db)
+    print(f"{settings.db}: {len(names)} views ({', '.join(names)})")
+    return 0
+
+
+def cmd_sql(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline.views import query
+
+    result = query(settings.db, args.query)
+    if result is not None:
+        result.show(max_rows=args.max_rows, max_width=200)
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "views": cmd_views, "sql": cmd_sql}
+
+if __name__ == "__main__":
+    sys.exit(main())

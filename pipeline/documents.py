@@ -1,0 +1,151 @@
+"""The input edge: list a date's landing folder, hash and shard it, read and decode each file."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from pipeline.decode import NotText, decode
+
+# Uploads in progress and hidden files are not articles yet: they are skipped, and counted as ignored.
+PARTIAL_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file of the partition as the plan saw it. source_path is relative to the raw root."""
+
+    source_path: str
+    doc_id: str
+    n_bytes: int
+    sha256: str | None
+    duplicate_of: str | None = None
+    reject_reason: str | None = None  # known at listing time (symlink out of the folder, not .txt)
+
+
+@dataclass(frozen=True)
+class Document:
+    doc_id: str
+    source_path: str
+    text: str
+    encoding: str
+    n_bytes: int
+    sha256: str
+    duplicate_of: str | None
+
+
+@dataclass(frozen=True)
+class Reject:
+    source_path: str
+    reason: str
+    n_bytes: int | None
+    sha256: str | None
+
+
+def doc_id_for(source_path: str) -> str:
+    """Stable across reruns: the same file in the same partition keeps its id."""
+    return hashlib.blake2b(source_path.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def list_partition(raw_root: Path, day: date) -> tuple[list[SourceFile], list[str]]:
+    """Every file under RAW/<day>/, sorted; exact duplicates point at their first copy.
+
+    Returns (files, ignored): ignored are hidden files and partial uploads, which are not yet articles.
+    """
+    folder = raw_root / day.isoformat()
+    files: list[SourceFile] = []
+    ignored: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            source_path = path.relative_to(raw_root).as_posix()
+            if name.startswith(".") or name.endswith(PARTIAL_SUFFIXES):
+                ignored.append(source_path)
+            else:
+                files.append(_describe(path, folder, source_path))
+    files.sort(key=lambda f: f.source_path)
+    return _mark_duplicates(files), sorted(ignored)
+
+
+def _describe(path: Path, folder: Path, source_path: str) -> SourceFile:
+    doc_id = doc_id_for(source_path)
+    if path.is_symlink():
+        target = path.resolve()
+        if not target.is_relative_to(folder.resolve()):
+            return SourceFile(
+                source_path, doc_id, 0, None, reject_reason="symlink pointing outside the landing folder"
+            )
+    if not path.name.lower().endswith(".txt"):
+        return SourceFile(source_path, doc_id, _size(path), None, reject_reason="not a .txt file")
+    try:
+        size, digest = _hash(path)
+    except OSError as error:
+        return SourceFile(source_path, doc_id, 0, None, reject_reason=f"unreadable: {error.strerror}")
+    return SourceFile(source_path, doc_id, size, digest)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _hash(path: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def _mark_duplicates(files: list[SourceFile]) -> list[SourceFile]:
+    first_by_hash: dict[str, str] = {}
+    marked = []
+    for source in files:
+        if source.sha256 is None or source.reject_reason:
+            marked.append(source)
+            continue
+        original = first_by_hash.setdefault(source.sha256, source.doc_id)
+        duplicate_of = original if original != source.doc_id else None
+        marked.append(
+            SourceFile(source.source_path, source.doc_id, source.n_bytes, source.sha256, duplicate_of)
+        )
+    return marked
+
+
+def shard(files: list[SourceFile], n_shards: int) -> list[list[SourceFile]]:
+    """Deal files to shards biggest first, so shards get similar amounts of text, not just of files."""
+    shards: list[list[SourceFile]] = [[] for _ in range(n_shards)]
+    by_size = sorted(files, key=lambda f: (-f.n_bytes, f.source_path))
+    for i, source in enumerate(by_size):
+        round_, pos = divmod(i, n_shards)
+        shards[pos if round_ % 2 == 0 else n_shards - 1 - pos].append(source)  # snake order
+    return [sorted(s, key=lambda f: f.source_path) for s in shards]
+
+
+def read_document(raw_root: Path, source: SourceFile, max_bytes: int) -> Document | Reject:
+    """Read and decode one file; every failure becomes a Reject with a reason a person can act on."""
+    if source.reject_reason:
+        return Reject(source.source_path, source.reject_reason, source.n_bytes, source.sha256)
+    path = raw_root / source.source_path
+    try:
+        if path.stat().st_size > max_bytes:
+            return Reject(source.source_path, f"too large: over {max_bytes} bytes", path.stat().st_size, None)
+        data = path.read_bytes()
+    except OSError as error:
+        return Reject(source.source_path, f"unreadable: {error.strerror}", source.n_bytes, source.sha256)
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        text, encoding = decode(data)
+    except NotText as reason:
+        return Reject(source.source_path, str(reason), len(data), digest)
+    # A file rewritten since the plan is still read as it is now; it is only a duplicate if the bytes match.
+    duplicate_of = source.duplicate_of if digest == source.sha256 else None
+    return Document(source.doc_id, source.source_path, text, encoding, len(data), digest, duplicate_of)

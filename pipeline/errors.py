@@ -1,0 +1,5 @@
+"""The one exception type that reaches users as a one-line message instead of a traceback."""
+
+
+class UserError(Exception):
+    """A problem the user can fix: bad argument, missing folder, unknown model, unwritable lake."""

@@ -1,0 +1,25 @@
+"""Pure extraction: spaCy Docs of one document in, rows for each table out. No IO here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from spacy.tokens import Doc
+
+from pipeline.extract.entities import entity_rows
+from pipeline.extract.sentences import sentence_rows
+from pipeline.extract.titles import title_of
+
+Row = dict[str, Any]
+
+
+def extract_document(doc_id: str, pieces: Sequence[tuple[int, Doc]]) -> dict[str, list[Row]]:
+    """Rows per table for one document given as (char offset, Doc) pieces in text order."""
+    return {
+        "sentences": sentence_rows(doc_id, pieces),
+        "entities": entity_rows(doc_id, pieces),
+    }
+
+
+__all__ = ["Row", "extract_document", "title_of"]

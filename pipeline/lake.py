@@ -1,0 +1,160 @@
+"""The lake's bookkeeping: run plans, shard receipts, the atomic commit of a partition, clean-up.
+
+How a partition is replaced atomically, on a local disk and on object storage alike: every run writes
+its own files (named by run id) next to the older ones, and nothing reads them until the commit writes
+one file, the run's row in LAKE/runs/date=D/. The views read, for each date, only the files of the
+newest committed run. A crash before that write leaves files that no view shows and that clean-up
+removes later; the write itself is a rename (or a single object PUT), so readers see all or nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import time
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.documents import SourceFile
+from pipeline.errors import UserError
+from pipeline.tables import SCHEMAS, SHARD_TABLES, partition_dir, write_atomic
+
+RUNS_DIR = "_runs"  # plans and shard receipts: underscore folders are not tables
+KEEP_COMMITTED = 2  # the current run and the one before, so queries already running can finish
+STALE_SECONDS = 24 * 3600  # files of a run that never committed are garbage after this
+RUN_FILE = re.compile(r"^\.?(?P<run_id>r\d{8}T\d{12}-[0-9a-f]{6})-\d{5}\.parquet(\.tmp)?$")
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """Sorts by start time: r20261125T020000123456-1a2b3c."""
+    now = now or datetime.now(UTC)
+    return f"r{now:%Y%m%dT%H%M%S%f}-{secrets.token_hex(3)}"
+
+
+def run_started(run_id: str) -> datetime:
+    return datetime.strptime(run_id[1:22], "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
+
+
+def check_writable(lake: Path) -> None:
+    try:
+        lake.mkdir(parents=True, exist_ok=True)
+        probe = lake / f".write-probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise UserError(f"lake {lake} is not writable: {error.strerror}") from None
+
+
+def run_dir(lake: Path, run_id: str) -> Path:
+    return lake / RUNS_DIR / run_id
+
+
+def write_json(path: Path, value: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(value, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_plan(lake: Path, plan: dict[str, Any], shards: list[list[SourceFile]]) -> None:
+    write_json(
+        run_dir(lake, plan["run_id"]) / "plan.json",
+        {**plan, "shards": [[asdict(f) for f in s] for s in shards]},
+    )
+
+
+def read_plan(lake: Path, run_id: str) -> tuple[dict[str, Any], list[list[SourceFile]]]:
+    path = run_dir(lake, run_id) / "plan.json"
+    try:
+        plan = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"no plan for run {run_id} in {path.parent}") from None
+    shards = [[SourceFile(**f) for f in s] for s in plan.pop("shards")]
+    return plan, shards
+
+
+def write_receipt(lake: Path, run_id: str, shard: int, receipt: dict[str, int]) -> None:
+    write_json(run_dir(lake, run_id) / f"shard-{shard:05d}.json", receipt)
+
+
+def read_receipts(lake: Path, run_id: str, n_shards: int) -> list[dict[str, int]]:
+    receipts = []
+    for shard in range(n_shards):
+        path = run_dir(lake, run_id) / f"shard-{shard:05d}.json"
+        if not path.exists():
+            raise UserError(f"run {run_id}: shard {shard} has not finished; not committing")
+        receipts.append(json.loads(path.read_text(encoding="utf-8")))
+    return receipts
+
+
+def commit(lake: Path, plan: dict[str, Any], receipts: list[dict[str, int]]) -> dict[str, Any]:
+    """Publish the run: check every file is accounted for, then write its runs row (the one atomic step)."""
+    files_seen = plan["files_seen"]
+    accounted = sum(r["documents"] + r["rejects"] for r in receipts)
+    if accounted != files_seen:
+        raise UserError(
+            f"run {plan['run_id']}: {accounted} of {files_seen} files accounted for; not committing"
+        )
+    row = {
+        "run_id": plan["run_id"],
+        "started_at": datetime.fromisoformat(plan["started_at"]),
+        "finished_at": datetime.now(UTC),
+        "files_seen": files_seen,
+        "files_ignored": len(plan["ignored"]),
+        "documents": sum(r["documents"] for r in receipts),
+        "duplicates": sum(r["duplicates"] for r in receipts),
+        "rejects": sum(r["rejects"] for r in receipts),
+        "shards": len(receipts),
+        "model": plan["model"],
+        "pipeline_version": plan["pipeline_version"],
+    }
+    day = plan["date"]
+    write_atomic(
+        pa.Table.from_pylist([row], schema=SCHEMAS["runs"]),
+        partition_dir(lake, "runs", day) / f"{row['run_id']}.parquet",
+    )
+    collect_garbage(lake, day)
+    return row
+
+
+def committed_runs(lake: Path, day: str) -> list[str]:
+    """Run ids committed for a date, oldest commit first."""
+    folder = partition_dir(lake, "runs", day)
+    if not folder.is_dir():
+        return []
+    rows = [
+        pq.read_table(p, columns=["run_id", "finished_at"]).to_pylist()[0] for p in folder.glob("*.parquet")
+    ]
+    return [r["run_id"] for r in sorted(rows, key=lambda r: (r["finished_at"], r["run_id"]))]
+
+
+def collect_garbage(lake: Path, day: str) -> None:
+    """Drop the files of superseded runs, keeping the newest few, and of runs that died long ago."""
+    committed = committed_runs(lake, day)
+    keep = set(committed[-KEEP_COMMITTED:])
+    superseded = set(committed) - keep
+    cutoff = time.time() - STALE_SECONDS
+    for table in SHARD_TABLES:
+        folder = partition_dir(lake, table, day)
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            match = RUN_FILE.match(path.name)
+            if not match:
+                continue
+            run_id = match["run_id"]
+            stale = run_id not in committed and run_started(run_id).timestamp() < cutoff
+            if run_id in superseded or stale:
+                path.unlink(missing_ok=True)
+    # Plans and receipts matter only while a run is in flight.
+    for folder in (lake / RUNS_DIR).glob("r*"):
+        if folder.name in superseded or run_started(folder.name).timestamp() < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)

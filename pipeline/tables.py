@@ -1,0 +1,146 @@
+"""The output edge: one explicit pyarrow schema per table, and the Parquet writer for one shard.
+
+Files live at LAKE/<table>/date=YYYY-MM-DD/<run_id>-<shard>.parquet. The date is in the folder name
+(hive partitioning), not in the files. Which run's files count is decided by the runs table (see lake.py).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "documents": pa.schema(
+        [
+            ("doc_id", pa.string()),
+            ("source_path", pa.string()),
+            ("title", pa.string()),
+            ("text", pa.large_string()),
+            ("n_tokens", pa.int32()),
+            ("n_chars", pa.int64()),
+            ("n_bytes", pa.int64()),
+            ("content_sha256", pa.string()),
+            ("encoding", pa.string()),
+            ("duplicate_of", pa.string()),
+            ("model", pa.string()),
+            ("pipeline_version", pa.string()),
+            ("run_id", pa.string()),
+        ]
+    ),
+    "sentences": pa.schema(
+        [
+            ("doc_id", pa.string()),
+            ("sentence_idx", pa.int32()),
+            ("start_char", pa.int64()),
+            ("end_char", pa.int64()),
+            ("run_id", pa.string()),
+        ]
+    ),
+    "entities": pa.schema(
+        [
+            ("doc_id", pa.string()),
+            ("entity_idx", pa.int32()),
+            ("start_char", pa.int64()),
+            ("end_char", pa.int64()),
+            ("text", pa.string()),
+            ("label", pa.string()),
+            ("canonical", pa.string()),
+            ("run_id", pa.string()),
+        ]
+    ),
+    "rejects": pa.schema(
+        [
+            ("source_path", pa.string()),
+            ("reason", pa.string()),
+            ("n_bytes", pa.int64()),
+            ("content_sha256", pa.string()),
+            ("run_id", pa.string()),
+        ]
+    ),
+    "runs": pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("started_at", TIMESTAMP),
+            ("finished_at", TIMESTAMP),
+            ("files_seen", pa.int64()),
+            ("files_ignored", pa.int64()),
+            ("documents", pa.int64()),
+            ("duplicates", pa.int64()),
+            ("rejects", pa.int64()),
+            ("shards", pa.int32()),
+            ("model", pa.string()),
+            ("pipeline_version", pa.string()),
+        ]
+    ),
+}
+SHARD_TABLES = ("documents", "sentences", "entities", "rejects")
+ROW_GROUP_ROWS = 100_000
+WRITE_OPTIONS: dict[str, Any] = {"compression": "zstd", "write_statistics": True}
+
+
+def partition_dir(lake: Path, table: str, day: str) -> Path:
+    return lake / table / f"date={day}"
+
+
+def data_file(lake: Path, table: str, day: str, run_id: str, shard: int) -> Path:
+    return partition_dir(lake, table, day) / f"{run_id}-{shard:05d}.parquet"
+
+
+def write_atomic(table: pa.Table, path: Path) -> None:
+    """Write beside the target and rename: a reader or a crash never meets a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp, row_group_size=ROW_GROUP_ROWS, **WRITE_OPTIONS)
+    os.replace(tmp, path)
+
+
+class ShardWriter:
+    """Streams rows of every shard table into one Parquet file each, a row group at a time."""
+
+    def __init__(self, lake: Path, day: str, run_id: str, shard: int) -> None:
+        self.targets = {t: data_file(lake, t, day, run_id, shard) for t in SHARD_TABLES}
+        self.buffers: dict[str, list[dict[str, Any]]] = {t: [] for t in SHARD_TABLES}
+        self.writers: dict[str, pq.ParquetWriter] = {}
+        self.run_id = run_id
+
+    def add(self, table: str, rows: list[dict[str, Any]]) -> None:
+        buffer = self.buffers[table]
+        buffer.extend(rows)
+        if len(buffer) >= ROW_GROUP_ROWS:
+            self._flush(table)
+
+    def _flush(self, table: str) -> None:
+        rows = self.buffers[table]
+        for row in rows:
+            row["run_id"] = self.run_id
+        batch = pa.Table.from_pylist(rows, schema=SCHEMAS[table])
+        if table not in self.writers:
+            target = self.targets[table]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.writers[table] = pq.ParquetWriter(self._tmp(table), SCHEMAS[table], **WRITE_OPTIONS)
+        self.writers[table].write_table(batch, row_group_size=ROW_GROUP_ROWS)
+        self.buffers[table] = []
+
+    def _tmp(self, table: str) -> Path:
+        target = self.targets[table]
+        return target.with_name(f".{target.name}.tmp")
+
+    def close(self) -> None:
+        """Flush, then move every file into place. Until then the shard has left no .parquet file."""
+        for table in SHARD_TABLES:
+            self._flush(table)  # also writes the schema for a table with no rows in this shard
+            self.writers.pop(table).close()
+        for table, target in self.targets.items():
+            os.replace(self._tmp(table), target)
+
+    def abort(self) -> None:
+        for writer in self.writers.values():
+            writer.close()
+        for table in SHARD_TABLES:
+            self._tmp(table).unlink(missing_ok=True)

@@ -1,0 +1,90 @@
+"""The last stage: the DuckDB database of views over the lake, built from the files in sql/.
+
+The database holds only views (SQL text), so it is rebuilt whole each time: into a new file beside the
+old one, then renamed over it. Analysts who have the old file open keep reading it undisturbed and never
+block the rebuild; their next connection sees the new one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from string import Template
+
+import duckdb
+
+from pipeline.errors import UserError
+
+LAYERS = ("staging", "marts")  # marts are built on staging; only staging knows where the lake is
+VIEW_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def sql_dir() -> Path:
+    """sql/ at the repository root in a checkout; pipeline/sql inside an installed wheel."""
+    for candidate in (Path(__file__).parent / "sql", Path(__file__).parent.parent / "sql"):
+        if candidate.is_dir():
+            return candidate
+    raise UserError("cannot find the sql/ folder of view definitions")
+
+
+def view_sources(lake: Path, root: Path | None = None) -> list[tuple[str, str]]:
+    """(view name, select statement) for every sql file, the lake path filled in as a quoted literal."""
+    root = root or sql_dir()
+    lake_literal = str(lake).replace("'", "''")  # it sits inside '...' in the sql files
+    views = []
+    for layer in LAYERS:
+        for path in sorted((root / layer).glob("*.sql")):
+            if not VIEW_NAME.match(path.stem):
+                raise UserError(f"{path}: a view file name must be a lower-case SQL identifier")
+            views.append(
+                (path.stem, Template(path.read_text(encoding="utf-8")).substitute(lake=lake_literal))
+            )
+    return views
+
+
+def create_views(con: duckdb.DuckDBPyConnection, views: list[tuple[str, str]]) -> None:
+    """Create views in any order they can be bound: a view waits until the views it reads exist."""
+    pending = list(views)
+    while pending:
+        failed: list[tuple[str, str]] = []
+        error: duckdb.Error | None = None
+        for name, select in pending:
+            try:
+                con.execute(f'create or replace view "{name}" as {select}')
+            except duckdb.CatalogException as missing:
+                failed.append((name, select))
+                error = missing
+        if len(failed) == len(pending):
+            raise UserError(f"view {failed[0][0]}: {str(error).splitlines()[0]}")
+        pending = failed
+
+
+def build_database(lake: Path, db: Path) -> list[str]:
+    """Write the database of views to db atomically; returns the view names."""
+    if not any(lake.glob("runs/date=*/*.parquet")):
+        raise UserError(f"no committed partition in {lake} yet: run `news-etl run --date YYYY-MM-DD` first")
+    views = view_sources(lake)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    tmp = db.with_name(f".{db.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        with duckdb.connect(str(tmp)) as con:
+            create_views(con, views)
+        os.replace(tmp, db)
+    except (duckdb.Error, OSError) as error:
+        raise UserError(f"could not build {db}: {str(error).splitlines()[0]}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return [name for name, _ in views]
+
+
+def query(db: Path, sql: str) -> duckdb.DuckDBPyRelation | None:
+    """Run one statement read-only against the views; the caller prints the result."""
+    if not db.exists():
+        raise UserError(f"no database at {db}: run `news-etl views` first")
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.sql(sql)
+    except duckdb.Error as error:
+        raise UserError(str(error).splitlines()[0]) from None
