@@ -26,12 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-root", type=Path, help="root of raw/, lake/ and news.duckdb (env NEWS_DATA_ROOT; ./data)"
     )
     common.add_argument("--lake", type=Path, help="Parquet lake folder (env NEWS_LAKE; DATA_ROOT/lake)")
-    common.add_argument(
-        "--db", type=Path, help="DuckDB database of views (env NEWS_DB; DATA_ROOT/news.duckdb)"
-    )
-    common.add_argument(
-        "-v", "--verbose", action="store_true", help="debug logging, tracebacks on internal errors"
-    )
+    common.add_argument("--db", type=Path, help="DuckDB database of views (env NEWS_DB; DATA_ROOT/news.duckdb)")
+    common.add_argument("-v", "--verbose", action="store_true", help="debug logging, tracebacks on internal errors")
 
     parser = Parser(prog="news-etl", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -41,9 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--raw-root", type=Path, help="landing folder root (env NEWS_RAW_ROOT; DATA_ROOT/raw)")
     run.add_argument("--workers", type=positive_int, default=1, help="worker processes (default 1)")
     run.add_argument("--model", help="spaCy pipeline name or path (env NEWS_MODEL)")
-    run.add_argument(
-        "--allow-missing", action="store_true", help="commit an empty partition if the folder is absent"
-    )
+    run.add_argument("--allow-missing", action="store_true", help="commit an empty partition if the folder is absent")
     run.add_argument("--no-views", action="store_true", help="do not rebuild the DuckDB views afterwards")
 
     commands.add_parser("views", parents=[common], help="(re)build the DuckDB database of views")

@@ -60,9 +60,7 @@ def parse_date(text: str) -> date:
         raise UserError(f"invalid date {text!r}: expected YYYY-MM-DD") from None
 
 
-def partition_date(
-    requested: str | None, interval_start: datetime | None, run_after: datetime | None
-) -> date:
+def partition_date(requested: str | None, interval_start: datetime | None, run_after: datetime | None) -> date:
     """Which day a DAG run processes: the date asked for, else its data interval's day, else yesterday.
 
     Scheduled and backfill runs have a one-day data interval; manual and asset-triggered runs may have

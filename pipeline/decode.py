@@ -46,9 +46,7 @@ def _decode(data: bytes) -> tuple[str, str]:
             try:
                 return data.decode(encoding).lstrip("\ufeff"), encoding.replace("-sig", "") + " (BOM)"
             except UnicodeDecodeError:
-                raise NotText(
-                    f"undecodable: has a {encoding} byte-order mark but is not {encoding}"
-                ) from None
+                raise NotText(f"undecodable: has a {encoding} byte-order mark but is not {encoding}") from None
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:

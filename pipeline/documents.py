@@ -76,9 +76,7 @@ def _describe(path: Path, folder: Path, source_path: str) -> SourceFile:
     if path.is_symlink():
         target = path.resolve()
         if not target.is_relative_to(folder.resolve()):
-            return SourceFile(
-                source_path, doc_id, 0, None, reject_reason="symlink pointing outside the landing folder"
-            )
+            return SourceFile(source_path, doc_id, 0, None, reject_reason="symlink pointing outside the landing folder")
     if not path.name.lower().endswith(".txt"):
         return SourceFile(source_path, doc_id, _size(path), None, reject_reason="not a .txt file")
     try:
@@ -114,9 +112,7 @@ def _mark_duplicates(files: list[SourceFile]) -> list[SourceFile]:
             continue
         original = first_by_hash.setdefault(source.sha256, source.doc_id)
         duplicate_of = original if original != source.doc_id else None
-        marked.append(
-            SourceFile(source.source_path, source.doc_id, source.n_bytes, source.sha256, duplicate_of)
-        )
+        marked.append(SourceFile(source.source_path, source.doc_id, source.n_bytes, source.sha256, duplicate_of))
     return marked
 
 

@@ -100,9 +100,7 @@ def commit(lake: Path, plan: dict[str, Any], receipts: list[dict[str, int]]) -> 
     files_seen = plan["files_seen"]
     accounted = sum(r["documents"] + r["rejects"] for r in receipts)
     if accounted != files_seen:
-        raise UserError(
-            f"run {plan['run_id']}: {accounted} of {files_seen} files accounted for; not committing"
-        )
+        raise UserError(f"run {plan['run_id']}: {accounted} of {files_seen} files accounted for; not committing")
     row = {
         "run_id": plan["run_id"],
         "started_at": datetime.fromisoformat(plan["started_at"]),
@@ -130,9 +128,7 @@ def committed_runs(lake: Path, day: str) -> list[str]:
     folder = partition_dir(lake, "runs", day)
     if not folder.is_dir():
         return []
-    rows = [
-        pq.read_table(p, columns=["run_id", "finished_at"]).to_pylist()[0] for p in folder.glob("*.parquet")
-    ]
+    rows = [pq.read_table(p, columns=["run_id", "finished_at"]).to_pylist()[0] for p in folder.glob("*.parquet")]
     return [r["run_id"] for r in sorted(rows, key=lambda r: (r["finished_at"], r["run_id"]))]
 
 

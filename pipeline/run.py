@@ -209,9 +209,7 @@ def commit_run(settings: Settings, run_id: str) -> dict[str, Any]:
     return row
 
 
-def run_partition(
-    settings: Settings, day: date, workers: int = 1, allow_missing: bool = False
-) -> dict[str, Any]:
+def run_partition(settings: Settings, day: date, workers: int = 1, allow_missing: bool = False) -> dict[str, Any]:
     """Plan, process every shard (in `workers` processes), commit. What `news-etl run` does."""
     plan = plan_run(settings, day, workers, allow_missing)
     run_id, n_shards = plan["run_id"], plan["n_shards"]

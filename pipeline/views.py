@@ -37,9 +37,7 @@ def view_sources(lake: Path, root: Path | None = None) -> list[tuple[str, str]]:
         for path in sorted((root / layer).glob("*.sql")):
             if not VIEW_NAME.match(path.stem):
                 raise UserError(f"{path}: a view file name must be a lower-case SQL identifier")
-            views.append(
-                (path.stem, Template(path.read_text(encoding="utf-8")).substitute(lake=lake_literal))
-            )
+            views.append((path.stem, Template(path.read_text(encoding="utf-8")).substitute(lake=lake_literal)))
     return views
 
 

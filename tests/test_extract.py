@@ -1,0 +1,68 @@
+from pipeline.extract import extract_document, title_of
+from pipeline.extract.entities import canonical_names, clean_name
+from pipeline.nlp import chunks
+
+STORY = (
+    "Hoffmann wins backing for budget plan\n\n"
+    "BERLIN, Nov 24 - German Finance Minister Clara Hoffmann won cabinet backing on Tuesday for a budget "
+    "that trims spending by 12 billion euros. Hoffmann told reporters the plan was fair. "
+    "Jonas Brandt, the opposition leader, said Brandt's party would vote against it.\n\n"
+    "Officials in Washington welcomed the plan."
+)
+
+
+def test_canonical_resolves_surnames_to_the_full_name():
+    mentions = [("Clara Hoffmann", "PERSON"), ("Hoffmann", "PERSON"), ("Hoffmann", "ORG"), ("Berlin", "GPE")]
+    assert canonical_names(mentions) == ["Clara Hoffmann", "Clara Hoffmann", "Clara Hoffmann", "Berlin"]
+
+
+def test_ambiguous_surname_stays_as_written():
+    mentions = [("Clara Hoffmann", "PERSON"), ("Jonas Hoffmann", "PERSON"), ("Hoffmann", "PERSON")]
+    assert canonical_names(mentions)[2] == "Hoffmann"
+
+
+def test_places_are_not_turned_into_people():
+    mentions = [("George Washington", "PERSON"), ("Washington", "GPE")]
+    assert canonical_names(mentions) == ["George Washington", "Washington"]
+
+
+def test_clean_name_drops_layout_possessive_and_article():
+    assert clean_name("the  Bundesbank's") == "Bundesbank"
+    assert clean_name("The\nUnited States") == "United States"
+
+
+def test_rows_from_the_real_model_reproduce_their_text(nlp):
+    rows = extract_document("d1", [(0, nlp(STORY))])
+    entities = rows["entities"]
+    assert entities, "the model found no entities"
+    for row in entities:
+        assert STORY[row["start_char"] : row["end_char"]] == row["text"]
+    people = {r["text"]: r["canonical"] for r in entities if r["label"] == "PERSON"}
+    assert people.get("Hoffmann") == "Clara Hoffmann"
+    sentences = rows["sentences"]
+    assert [s["sentence_idx"] for s in sentences] == list(range(len(sentences)))
+    assert all(STORY[s["start_char"] : s["end_char"]].strip() for s in sentences)
+
+
+def test_long_texts_go_in_pieces_with_correct_offsets(nlp):
+    text = "\n\n".join(STORY for _ in range(30))
+    pieces = chunks(text, 2000)
+    assert "".join(piece for _, piece in pieces) == text
+    assert all(len(piece) <= 2000 for _, piece in pieces)
+    rows = extract_document("d2", [(offset, nlp(piece)) for offset, piece in pieces])
+    assert len({r["canonical"] for r in rows["entities"] if r["text"] == "Hoffmann"}) == 1
+    for row in rows["entities"]:
+        assert text[row["start_char"] : row["end_char"]] == row["text"]
+
+
+def test_chunks_cut_a_line_without_breaks():
+    text = "x" * 25_000
+    pieces = chunks(text, 10_000)
+    assert [len(p) for _, p in pieces] == [10_000, 10_000, 5_000]
+    assert [o for o, _ in pieces] == [0, 10_000, 20_000]
+
+
+def test_title_is_the_first_line_before_a_blank_line():
+    assert title_of(STORY) == "Hoffmann wins backing for budget plan"
+    assert title_of("One paragraph with no headline.") is None
+    assert title_of("Line one\nline two\n\nbody") is None

@@ -1,0 +1,140 @@
+"""The whole path over the shipped sample corpus: every file accounted for, offsets exact, commits atomic."""
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+from conftest import SAMPLE_DATES, SAMPLE_RAW, make_settings, sample_files
+
+from pipeline.errors import UserError
+from pipeline.lake import committed_runs
+from pipeline.run import commit_run, plan_run, process_shard, run_partition, shard_count
+from pipeline.views import build_database
+
+
+def db(settings):
+    return duckdb.connect(str(settings.db), read_only=True)
+
+
+def test_every_sample_file_is_a_document_or_a_reject(sample_lake):
+    with db(sample_lake) as con:
+        for day in SAMPLE_DATES:
+            on_disk = {p.relative_to(SAMPLE_RAW).as_posix() for p in sample_files(day)}
+            docs = {r[0] for r in con.execute("select source_path from documents where date = ?", [day]).fetchall()}
+            rejects = {r[0] for r in con.execute("select source_path from rejects where date = ?", [day]).fetchall()}
+            assert docs | rejects == on_disk
+            assert not docs & rejects
+            run = con.execute("select files_seen, documents, rejects from runs where date = ? and is_current", [day])
+            assert run.fetchone() == (len(on_disk), len(docs), len(rejects))
+
+
+def test_sample_specials_are_handled(sample_lake):
+    with db(sample_lake) as con:
+        reasons = dict(con.execute("select reason, count(*) from rejects group by reason").fetchall())
+        assert reasons == {"empty file": 1, "no text: file holds only whitespace": 1}
+        assert con.execute("select count(*) from documents where encoding = 'cp1252'").fetchone() == (1,)
+        dup = con.execute(
+            "select d.text = o.text, d.n_tokens from documents d join documents o on d.duplicate_of = o.doc_id"
+        ).fetchall()
+        assert dup == [(True, None)]
+
+
+def test_entity_and_sentence_offsets_reproduce_the_text(sample_lake):
+    with db(sample_lake) as con:
+        texts = dict(con.execute("select doc_id, text from documents").fetchall())
+        entities = con.execute("select doc_id, start_char, end_char, text from entities").fetchall()
+        sentences = con.execute("select doc_id, start_char, end_char from sentences").fetchall()
+    assert len(entities) > 300
+    for doc_id, start, end, text in entities:
+        assert texts[doc_id][start:end] == text
+    for doc_id, start, end in sentences:
+        assert 0 <= start < end <= len(texts[doc_id])
+
+
+def table_rows(settings, table):
+    """A table's current rows as a sorted list, without the run id, for comparing two runs."""
+    with db(settings) as con:
+        rows = con.execute(f"select * exclude (run_id) from {table}").fetchall()
+    return sorted(rows, key=repr)
+
+
+def test_rerun_replaces_the_partition_with_the_same_rows(tmp_path):
+    settings = make_settings(tmp_path, raw_root=SAMPLE_RAW)
+    day = SAMPLE_DATES[0]
+    first = run_partition(settings, day)
+    build_database(settings.lake, settings.db)
+    before = {t: table_rows(settings, t) for t in ("documents", "sentences", "entities", "rejects")}
+    second = run_partition(settings, day, workers=2)  # another shard split gives the same rows
+    assert second["shards"] == 2
+    after = {t: table_rows(settings, t) for t in before}
+    assert after == before
+    assert committed_runs(settings.lake, day.isoformat()) == [first["run_id"], second["run_id"]]
+
+
+def test_a_partition_appears_only_when_committed(tmp_path):
+    settings = make_settings(tmp_path, raw_root=SAMPLE_RAW)
+    day = SAMPLE_DATES[1]
+    run_partition(settings, day)
+    build_database(settings.lake, settings.db)
+    old = table_rows(settings, "entities")
+    # A second run writes all its shards but dies before the commit: readers still see the first run.
+    plan = plan_run(settings, day, workers=2)
+    process_shard(settings, plan["run_id"], 0)
+    process_shard(settings, plan["run_id"], 1)
+    assert table_rows(settings, "entities") == old
+    with db(settings) as con:
+        assert con.execute("select count(distinct run_id) from documents").fetchone() == (1,)
+    commit_run(settings, plan["run_id"])
+    with db(settings) as con:
+        assert con.execute("select distinct run_id from documents").fetchall() == [(plan["run_id"],)]
+
+
+def test_commit_refuses_a_run_with_a_missing_shard(tmp_path):
+    settings = make_settings(tmp_path, raw_root=SAMPLE_RAW)
+    plan = plan_run(settings, SAMPLE_DATES[2], workers=2)
+    process_shard(settings, plan["run_id"], 1)
+    with pytest.raises(UserError, match="shard 0 has not finished"):
+        commit_run(settings, plan["run_id"])
+    assert committed_runs(settings.lake, SAMPLE_DATES[2].isoformat()) == []
+
+
+def test_superseded_runs_are_cleaned_up_keeping_the_previous_one(tmp_path):
+    settings = make_settings(tmp_path, raw_root=SAMPLE_RAW)
+    day = SAMPLE_DATES[0]
+    runs = [run_partition(settings, day)["run_id"] for _ in range(3)]
+    files = sorted(p.name for p in (settings.lake / "documents" / f"date={day}").glob("*.parquet"))
+    assert [f.rsplit("-", 1)[0] for f in files] == runs[1:]
+
+
+def test_one_parquet_file_per_table_per_shard_with_zstd(sample_lake):
+    for table in ("documents", "sentences", "entities", "rejects"):
+        files = list((sample_lake.lake / table / f"date={SAMPLE_DATES[0]}").glob("*.parquet"))
+        assert len(files) == 1
+        meta = pq.ParquetFile(files[0]).metadata
+        assert meta.num_row_groups == 1
+        assert meta.row_group(0).column(0).compression == "ZSTD"
+
+
+def test_a_missing_landing_folder_is_an_error_or_an_empty_partition(tmp_path):
+    settings = make_settings(tmp_path)
+    with pytest.raises(UserError, match="no landing folder"):
+        run_partition(settings, SAMPLE_DATES[0])
+    row = run_partition(settings, SAMPLE_DATES[0], allow_missing=True)
+    assert (row["files_seen"], row["documents"], row["rejects"]) == (0, 0, 0)
+    build_database(settings.lake, settings.db)
+    with db(settings) as con:
+        assert con.execute("select count(*) from documents").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    ("files", "per_shard", "workers", "expected"),
+    [
+        (0, 1000, 1, 1),
+        (10, 1000, 1, 1),
+        (10, 1000, 2, 2),
+        (2500, 1000, 2, 4),
+        (3, 1000, 8, 3),
+        (10**7, 10, 1, 1024),
+    ],
+)
+def test_shard_count(files, per_shard, workers, expected):
+    assert shard_count(files, per_shard, workers) == expected
