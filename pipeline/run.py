@@ -23,7 +23,7 @@ from pipeline import PIPELINE_VERSION
 from pipeline.config import Settings
 from pipeline.documents import Document, Reject, SourceFile, list_partition, read_document, shard
 from pipeline.errors import UserError
-from pipeline.extract import extract_document, title_of
+from pipeline.extract import Row, extract_document, title_of
 from pipeline.lake import (
     check_writable,
     commit,
@@ -101,7 +101,7 @@ def process_shard(settings: Settings, run_id: str, shard_idx: int) -> dict[str, 
                 writer.add("documents", [document_row(item, pieces, plan)])
                 receipt["documents"] += 1
                 receipt["duplicates"] += item.duplicate_of is not None
-                for table, rows in extract_document(item.doc_id, pieces).items():
+                for table, rows in extract_document(item.doc_id, item.text, pieces).items():
                     writer.add(table, rows)
             progress.step()
         writer.close()
@@ -158,6 +158,14 @@ def parse_one(nlp: Language, text: str) -> Doc:
         doc = nlp.make_doc("")
         doc.user_data["nlp_error"] = f"{type(error).__name__}: {error}"[:300]
         return doc
+
+
+def extract_texts(settings: Settings, texts: Iterable[tuple[str, str]]) -> Iterator[tuple[str, dict[str, list[Row]]]]:
+    """(doc_id, text) -> (doc_id, rows per table) through exactly the path files take: what evaluations use."""
+    nlp = load_model(settings.model, settings.exclude)
+    documents = (Document(doc_id, doc_id, text, "utf-8", 0, "", None) for doc_id, text in texts)
+    for item, pieces in analyse(nlp, settings, documents):
+        yield item.doc_id, extract_document(item.doc_id, item.text, pieces)
 
 
 def needs_nlp(item: Document | Reject) -> bool:

@@ -32,7 +32,7 @@ def test_clean_name_drops_layout_possessive_and_article():
 
 
 def test_rows_from_the_real_model_reproduce_their_text(nlp):
-    rows = extract_document("d1", [(0, nlp(STORY))])
+    rows = extract_document("d1", STORY, [(0, nlp(STORY))])
     entities = rows["entities"]
     assert entities, "the model found no entities"
     for row in entities:
@@ -49,7 +49,7 @@ def test_long_texts_go_in_pieces_with_correct_offsets(nlp):
     pieces = chunks(text, 2000)
     assert "".join(piece for _, piece in pieces) == text
     assert all(len(piece) <= 2000 for _, piece in pieces)
-    rows = extract_document("d2", [(offset, nlp(piece)) for offset, piece in pieces])
+    rows = extract_document("d2", text, [(offset, nlp(piece)) for offset, piece in pieces])
     assert len({r["canonical"] for r in rows["entities"] if r["text"] == "Hoffmann"}) == 1
     for row in rows["entities"]:
         assert text[row["start_char"] : row["end_char"]] == row["text"]

@@ -14,8 +14,8 @@ from pipeline.extract.titles import title_of
 Row = dict[str, Any]
 
 
-def extract_document(doc_id: str, pieces: Sequence[tuple[int, Doc]]) -> dict[str, list[Row]]:
-    """Rows per table for one document given as (char offset, Doc) pieces in text order."""
+def extract_document(doc_id: str, text: str, pieces: Sequence[tuple[int, Doc]]) -> dict[str, list[Row]]:
+    """Rows per table for one document: its text, and its spaCy Docs as (char offset, Doc) pieces in order."""
     return {
         "sentences": sentence_rows(doc_id, pieces),
         "entities": entity_rows(doc_id, pieces),
