@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
+import socket
+import subprocess
 import tempfile
-from datetime import date
+import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+import requests
 
 # Airflow reads its configuration when first imported: point it at a private home before any test does.
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="news-etl-airflow-"))
@@ -55,3 +61,111 @@ def sample_lake(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 def sample_files(day: date) -> list[Path]:
     return sorted(p for p in (SAMPLE_RAW / day.isoformat()).rglob("*") if p.is_file())
+
+
+class AirflowServer:
+    """`scripts/airflow.sh` (airflow standalone) on a free port with its own data root, for end-to-end tests."""
+
+    def __init__(self, data_root: Path, port: int) -> None:
+        self.data_root, self.port = data_root, port
+        self.url = f"http://localhost:{port}"
+        self.log_path = data_root / "airflow-standalone.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "NEWS_"))}
+        env |= {"NEWS_DATA_ROOT": str(data_root), "AIRFLOW_PORT": str(port), "AIRFLOW_HOST": "127.0.0.1"}
+        env["AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL"] = "5"
+        env["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] = "True"
+        self.log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            ["bash", str(REPO / "scripts" / "airflow.sh")],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so stop() reaches every part
+        )
+        self.token = ""
+
+    def wait_ready(self, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        passwords = self.data_root / "airflow" / "simple_auth_manager_passwords.json.generated"
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"airflow exited early; see {self.log_path}:\n{self.tail()}")
+            try:
+                health = requests.get(f"{self.url}/api/v2/monitor/health", timeout=5).json()
+                healthy = all(health[p]["status"] == "healthy" for p in ("metadatabase", "scheduler", "dag_processor"))
+                if healthy and passwords.exists() and self.dag_parsed(passwords):
+                    return
+            except (requests.RequestException, ValueError, KeyError):
+                pass
+            time.sleep(2)
+        raise TimeoutError(f"airflow not ready after {timeout}s:\n{self.tail()}")
+
+    def dag_parsed(self, passwords: Path) -> bool:
+        self.password = json.loads(passwords.read_text())["admin"]
+        reply = requests.post(
+            f"{self.url}/auth/token", json={"username": "admin", "password": self.password}, timeout=10
+        )
+        if reply.status_code not in (200, 201):
+            return False
+        self.token = reply.json()["access_token"]
+        return self.api("GET", "/api/v2/dags/news_nightly").status_code == 200
+
+    def api(self, method: str, path: str, **kwargs: object) -> requests.Response:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        for _ in range(10):  # SQLite metadata answers 5xx ("database is locked") under load: retry
+            reply = requests.request(method, f"{self.url}{path}", headers=headers, timeout=30, **kwargs)
+            if reply.status_code < 500:
+                return reply
+            time.sleep(1)
+        return reply
+
+    def tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+            try:
+                os.killpg(self.process.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                self.process.wait(timeout=wait)
+                # the group may outlive its leader: make sure every part is gone
+                os.killpg(self.process.pid, 0)
+                time.sleep(1)
+            except (subprocess.TimeoutExpired, ProcessLookupError):
+                continue
+        self.log.close()
+
+
+def free_port_block(size: int = 3) -> int:
+    """A port p with p .. p+size-1 all free (api-server, then the two log servers)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + size > 65535:
+            continue
+        try:
+            for offset in range(size):
+                with socket.socket() as s:
+                    s.bind(("0.0.0.0", base + offset))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no free block of ports")
+
+
+@pytest.fixture(scope="session")
+def airflow_server(tmp_path_factory: pytest.TempPathFactory):
+    """A running Airflow for this project, with the sample corpus under its own dates and three more."""
+    data_root = tmp_path_factory.mktemp("airflow-e2e")
+    for day in SAMPLE_DATES:
+        shutil.copytree(SAMPLE_RAW / day.isoformat(), data_root / "raw" / day.isoformat())
+        shutil.copytree(SAMPLE_RAW / day.isoformat(), data_root / "raw" / (day - timedelta(days=7)).isoformat())
+    server = AirflowServer(data_root, free_port_block())
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()

@@ -1,41 +1,314 @@
-"""Named entities with a document-level canonical name.
+"""Named entities, made consistent within a document, with a canonical name and a corpus-wide key.
 
-A news story names a person in full once ("Clara Hoffmann") and by surname afterwards ("Hoffmann"); every
-mention gets the full name as `canonical`, so counting by canonical counts people, not spellings.
+The model's mentions go through a few document-level steps, each small and measured (docs/quality-ner.md):
+
+1. tidy spans: no leading "the", trailing possessive, score numbers or layout whitespace; no span across a
+   sentence break; no "name" without a letter.
+2. ALL-CAPS lines (headlines, tables): the model is unreliable on them, so a mention there is kept only when the
+   same name occurs in normal case elsewhere in the document, and such names found there are added.
+3. propagation: a name the model found once is labelled at its other, unlabelled occurrences.
+4. label consistency: one label per name in a document (the majority), and a short form of a person's full
+   name ("Blinken" for "Antony Blinken") is a PERSON wherever it occurs.
+5. canonical: the document-level full name ("Blinken" -> "Antony Blinken"; "ECB" -> "European Central Bank"
+   when the text defines it), and canonical_key, folded across the corpus ("U.S." = "the United States").
 """
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Sequence
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from spacy.tokens import Doc
 
-POSSESSIVE = re.compile(r"['’]s?$")
+from pipeline.extract.datelines import dateline_of
+
+# Labels that name something; numbers, dates and amounts are left exactly as the model gave them.
+NAME_LABELS = frozenset(
+    {"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW", "LANGUAGE"}
+)
+# Names that never contain a bare number or a separator (unlike "Windows 95" or "Star Wars: Andor").
+SPLIT_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP"})
+SEPARATOR = re.compile(r"\s+[-–—]+\s+|\s*[,;:()\[\]]\s*|(?<!\S)[-+(]?\d[\d.,:/()+-]*(?!\S)")
+
+POSSESSIVE = re.compile(r"\s*['’]s?$")
 LEADING_THE = re.compile(r"^the\s+", re.IGNORECASE)
+LETTER = re.compile(r"[^\W\d_]")
+LOWER = re.compile(r"[a-z]")
+ACRONYM_DEFINITION = re.compile(r"^\s*\(\s*([A-Z][A-Za-z&.]*[A-Z]\.?)\s*\)")
+INITIALS_SKIP = frozenset({"of", "the", "and", "for", "de", "&"})
+
+# Corpus-wide variants of the same name that folding case and punctuation cannot join: general knowledge,
+# not learnt from any gold data. Keys are folded forms (see fold()).
+VARIANTS = {
+    "us": "united states",
+    "usa": "united states",
+    "united states of america": "united states",
+    "america": "united states",
+    "uk": "united kingdom",
+    "britain": "united kingdom",
+    "great britain": "united kingdom",
+    "un": "united nations",
+    "eu": "european union",
+    "uae": "united arab emirates",
+    "ussr": "soviet union",
+    "nyc": "new york city",
+}
+
+
+@dataclass(frozen=True)
+class Mention:
+    start: int
+    end: int
+    label: str  # after the document-level steps
+    model_label: str  # what the model said ("" for mentions added by propagation)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What the steps need to know about the document beyond its text: token and sentence boundaries."""
+
+    text: str
+    token_starts: frozenset[int]
+    token_ends: frozenset[int]
+    sentence_starts: frozenset[int]
+    caps_lines: tuple[tuple[int, int], ...]  # (start, end) of lines written in capitals
 
 
 def entity_rows(doc_id: str, pieces: Sequence[tuple[int, Doc]]) -> list[dict[str, Any]]:
-    mentions = [
-        (offset + ent.start_char, offset + ent.end_char, ent.text, ent.label_)
+    layout = layout_of(pieces)
+    text = layout.text
+    model = [
+        Mention(offset + ent.start_char, offset + ent.end_char, ent.label_, ent.label_)
         for offset, doc in pieces
         for ent in doc.ents
-        if ent.text.strip()
     ]
-    canonical = canonical_names([(text, label) for _, _, text, label in mentions])
+    mentions = resolve_mentions(model, layout)
+    names = [text[m.start : m.end] for m in mentions]
+    labels = [m.label for m in mentions]
+    canonical = canonical_names(list(zip(names, labels, strict=True)))
+    canonical = expand_acronyms(text, mentions, canonical)
     return [
         {
             "doc_id": doc_id,
             "entity_idx": i,
-            "start_char": start,
-            "end_char": end,
-            "text": text,
-            "label": label,
-            "canonical": name,
+            "start_char": m.start,
+            "end_char": m.end,
+            "text": name,
+            "label": m.label,
+            "model_label": m.model_label or None,
+            "canonical": full,
+            "canonical_key": canonical_key(full),
         }
-        for i, ((start, end, text, label), name) in enumerate(zip(mentions, canonical, strict=True))
+        for i, (m, name, full) in enumerate(zip(mentions, names, canonical, strict=True))
     ]
+
+
+def resolve_mentions(model: Sequence[Mention], layout: Layout) -> list[Mention]:
+    """The document-level steps, in order, from the model's mentions to the rows' mentions."""
+    mentions = [m for m in (tidy_span(m, layout) for m in model) for m in m]
+    mentions = caps_lines(mentions, layout)
+    mentions = dateline_place(mentions, layout)
+    mentions = propagate(mentions, layout)
+    mentions = consistent_labels(mentions, layout.text)
+    return sorted(mentions, key=lambda m: (m.start, m.end))
+
+
+def layout_of(pieces: Sequence[tuple[int, Doc]]) -> Layout:
+    parts, starts, ends, sents = [], set(), set(), set()
+    position = 0
+    for offset, doc in pieces:
+        parts.append(" " * (offset - position) + doc.text)  # pieces are contiguous; pad if they ever are not
+        position = offset + len(doc.text)
+        for token in doc:
+            if not token.is_space:
+                starts.add(offset + token.idx)
+                ends.add(offset + token.idx + len(token))
+        sents.update(offset + s.start_char for s in doc.sents) if doc.has_annotation("SENT_START") else None
+    text = "".join(parts)
+    return Layout(text, frozenset(starts), frozenset(ends), frozenset(sents), tuple(capital_lines(text)))
+
+
+def capital_lines(text: str) -> Iterable[tuple[int, int]]:
+    """Lines with several letters and no lower-case one: headlines and tables where case says nothing."""
+    position = 0
+    for line in text.split("\n"):
+        if not LOWER.search(line) and len(LETTER.findall(line)) >= 4:
+            yield position, position + len(line)
+        position += len(line) + 1
+
+
+def in_caps_line(start: int, layout: Layout) -> bool:
+    i = bisect.bisect_right(layout.caps_lines, (start, len(layout.text) + 1)) - 1
+    return i >= 0 and layout.caps_lines[i][0] <= start < layout.caps_lines[i][1]
+
+
+# -- 1. tidy spans -------------------------------------------------------------------------------------------
+
+
+def tidy_span(mention: Mention, layout: Layout) -> list[Mention]:
+    """The span without what CoNLL-style and human readers leave out of a name; [] if no name is left.
+
+    A span is cut at a line break that starts a sentence (a headline running into the body), and a person, place
+    or organisation also at separators no such name contains: a spaced dash, a comma, a colon, a bracket, a
+    number standing alone ("Romania - Cosmin Contra", "Kent 108-3", "Haitai 2 Samsung 0").
+    """
+    if mention.label not in NAME_LABELS:
+        return [mention] if layout.text[mention.start : mention.end].strip() else []
+    pieces = _split_at_breaks(mention.start, mention.end, layout)
+    if mention.label in SPLIT_LABELS:
+        pieces = [p for a, b in pieces for p in _split_at(SEPARATOR, layout.text, a, b)]
+    out = []
+    for start, end in pieces:
+        text = layout.text[start:end]
+        trimmed = text.lstrip()
+        start += len(text) - len(trimmed)
+        if (the := LEADING_THE.match(trimmed)) and len(trimmed) > the.end():
+            start += the.end()
+            trimmed = trimmed[the.end() :]
+        trimmed = trimmed.rstrip()
+        if len(trimmed) > 3:
+            trimmed = POSSESSIVE.sub("", trimmed)
+        if LETTER.search(trimmed):
+            out.append(replace(mention, start=start, end=start + len(trimmed)))
+    return out
+
+
+def _split_at(pattern: re.Pattern[str], text: str, start: int, end: int) -> list[tuple[int, int]]:
+    bounds = [start]
+    for m in pattern.finditer(text, start, end):
+        bounds += [m.start(), m.end()]
+    bounds.append(end)
+    return [(a, b) for a, b in zip(bounds[::2], bounds[1::2], strict=True) if a < b]
+
+
+def _split_at_breaks(start: int, end: int, layout: Layout) -> list[tuple[int, int]]:
+    cuts = [
+        i + 1
+        for i in range(start, end)
+        if layout.text[i] == "\n" and _next_word(layout.text, i + 1, end) in layout.sentence_starts
+    ]
+    bounds = [start, *cuts, end]
+    return [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if layout.text[a:b].strip()]
+
+
+def _next_word(text: str, i: int, end: int) -> int:
+    while i < end and text[i].isspace():
+        i += 1
+    return i
+
+
+# -- 2. ALL-CAPS lines ---------------------------------------------------------------------------------------
+
+
+def caps_lines(mentions: list[Mention], layout: Layout) -> list[Mention]:
+    """In capitals the model guesses; keep a mention there only if the document names it in normal case."""
+    if not layout.caps_lines:
+        return mentions
+    known = {_key(layout.text, m) for m in mentions if m.label in NAME_LABELS and not in_caps_line(m.start, layout)}
+    return [
+        m
+        for m in mentions
+        if m.label not in NAME_LABELS or not in_caps_line(m.start, layout) or _key(layout.text, m) in known
+    ]
+
+
+def _key(text: str, mention: Mention) -> str:
+    return " ".join(text[mention.start : mention.end].split()).casefold()
+
+
+def dateline_place(mentions: list[Mention], layout: Layout) -> list[Mention]:
+    """The place of a dateline ("LONDON, Nov 24 -", "ALBANY, N.Y., March 2 -") is a GPE, whatever the model said."""
+    dateline = dateline_of(layout.text)
+    if dateline is None:
+        return mentions
+    start = dateline["start_char"]
+    place = layout.text[start : start + len(dateline["place"])]
+    if " ".join(place.split()) != dateline["place"]:
+        return mentions
+    parts = [(a, b) for a, b in _split_at(SEPARATOR, layout.text, start, start + len(place))]
+    kept = [m for m in mentions if not any(m.start < b and a < m.end for a, b in parts)]
+    return kept + [Mention(a, b, "GPE", next((m.model_label for m in mentions if m.start == a), "")) for a, b in parts]
+
+
+# -- 3. propagation -------------------------------------------------------------------------------------------
+
+
+def propagate(mentions: list[Mention], layout: Layout) -> list[Mention]:
+    """Other occurrences of a name the model found (same words, whole tokens, not inside another entity).
+
+    In normal text the match is case-sensitive and skips one-word names the document also writes in lower case
+    ("Such", "Next"); in ALL-CAPS lines it ignores case, which is how headline names are found.
+    """
+    text = layout.text
+    names: dict[str, Counter[str]] = defaultdict(Counter)
+    for m in mentions:
+        if m.label in NAME_LABELS and not in_caps_line(m.start, layout):
+            names[" ".join(text[m.start : m.end].split())][m.label] += 1
+    lower_words = set(re.findall(r"\w+", text)) if names else set()
+    # a one-word name the document also writes in lower case is a common word there ("Such", "Next")
+    names = {name: labels for name, labels in names.items() if " " in name or name.lower() not in lower_words}
+    if not names:
+        return mentions
+    taken = bytearray(len(text))  # characters inside an entity already
+    for m in mentions:
+        taken[m.start : m.end] = b"\x01" * (m.end - m.start)
+    pattern = re.compile(
+        r"(?<!\w)(" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")(?!\w)",
+        re.IGNORECASE,
+    )
+    by_fold = {name.casefold(): labels for name, labels in names.items()}
+    added = []
+    for match in pattern.finditer(text):
+        start, end = match.span()
+        caps = in_caps_line(start, layout)
+        labels = names.get(match.group()) or (by_fold.get(match.group().casefold()) if caps else None)
+        if not labels or start not in layout.token_starts or end not in layout.token_ends:
+            continue
+        if any(taken[start:end]):
+            continue
+        added.append(Mention(start, end, labels.most_common(1)[0][0], ""))
+        taken[start:end] = b"\x01" * (end - start)
+    return mentions + added
+
+
+# -- 4. label consistency -------------------------------------------------------------------------------------
+
+
+def consistent_labels(mentions: list[Mention], text: str) -> list[Mention]:
+    """One label per name: short forms of a full PERSON name are PERSON, others take their majority label.
+
+    Ties keep each mention's own label. Only name labels are touched.
+    """
+    names = [" ".join(text[m.start : m.end].split()) for m in mentions]
+    votes: dict[str, Counter[str]] = defaultdict(Counter)
+    for name, m in zip(names, mentions, strict=True):
+        if m.label in NAME_LABELS:
+            votes[name][m.label] += 1
+    people = {n for n, v in votes.items() if v["PERSON"] and len(n.split()) > 1}
+    out = []
+    for name, m in zip(names, mentions, strict=True):
+        label = m.label
+        if label in NAME_LABELS:
+            full = {p for p in people if _contains_words(p, name)}
+            top = votes[name].most_common(2)
+            if len(full) == 1 and _is_name_part(name):
+                label = "PERSON"
+            elif len(top) == 1 or top[0][1] > top[1][1]:
+                label = top[0][0]
+        out.append(replace(m, label=label))
+    return out
+
+
+def _is_name_part(name: str) -> bool:
+    return name[:1].isupper() and not name.isupper()
+
+
+# -- 5. canonical names and keys ------------------------------------------------------------------------------
 
 
 def clean_name(text: str) -> str:
@@ -65,6 +338,52 @@ def canonical_names(mentions: Sequence[tuple[str, str]]) -> list[str]:
                 name = candidates.pop()
         resolved.append(name)
     return resolved
+
+
+def expand_acronyms(text: str, mentions: Sequence[Mention], canonical: Sequence[str]) -> list[str]:
+    """An acronym the text defines ("the European Central Bank (ECB)") takes the full name as canonical.
+
+    Without a definition, an acronym made of the initials of exactly one multi-word name in the document
+    takes that name too.
+    """
+    defined: dict[str, str] = {}
+    for m, full in zip(mentions, canonical, strict=True):
+        if m.label in NAME_LABELS and len(full.split()) > 1 and (d := ACRONYM_DEFINITION.match(text, m.end)):
+            defined.setdefault(d.group(1).replace(".", ""), full)
+    by_initials: dict[str, set[str]] = defaultdict(set)
+    for m, full in zip(mentions, canonical, strict=True):
+        if m.label in NAME_LABELS and len(full.split()) > 1:
+            by_initials[initials(full)].add(full)
+    out = []
+    for m, full in zip(mentions, canonical, strict=True):
+        bare = full.replace(".", "")
+        if m.label in NAME_LABELS and bare.isupper() and " " not in bare and len(bare) >= 2:
+            if bare in defined:
+                full = defined[bare]
+            elif len(by_initials.get(bare, ())) == 1:
+                full = next(iter(by_initials[bare]))
+        out.append(full)
+    return out
+
+
+def initials(name: str) -> str:
+    return "".join(w[0] for w in re.split(r"[\s-]+", name) if w and w.lower() not in INITIALS_SKIP).upper()
+
+
+def fold(name: str) -> str:
+    """Case, accents, punctuation and a leading 'the' folded away: 'The U.S.' -> 'us'."""
+    name = unicodedata.normalize("NFKD", name)
+    name = "".join(c for c in name if not unicodedata.combining(c)).casefold()
+    name = re.sub(r"['’]s\b", "", name)
+    name = re.sub(r"(?<=\b\w)\.", "", name)  # initials: u.s. -> us, j. smith -> j smith
+    name = " ".join(re.sub(r"[^\w\s]", " ", name).split())
+    return name.removeprefix("the ")
+
+
+def canonical_key(canonical: str) -> str:
+    """The corpus-wide key analysis views group by: one key for 'US', 'U.S.' and 'the United States'."""
+    key = fold(canonical)
+    return VARIANTS.get(key, key)
 
 
 def _contains_words(full: str, short: str) -> bool:
