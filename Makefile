@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export NEWS_DATA_ROOT ?= $(CURDIR)/data
 DEMO_DATES := 2026-11-23 2026-11-24 2026-11-25
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test lint clean airflow browser
 
 # uv itself comes from PyPI into a private venv; uv then installs the locked environment.
 $(UV):
@@ -24,7 +24,12 @@ install: $(BIN)/news-etl
 demo: install
 	NEWS_RAW_ROOT=$(CURDIR)/samples/raw bash scripts/demo.sh $(DEMO_DATES)
 
-test: install
+# The browser tests drive Debian's chromium (never a browser download); as root we install it, else they skip.
+browser:
+	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
@@ -35,3 +40,6 @@ lint: install
 
 clean:
 	rm -rf $(VENV) $(TOOLS) data
+
+airflow: install
+	bash scripts/airflow.sh

@@ -18,8 +18,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Asset, Param, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
+
+
+# The lake's tables as Airflow assets: each commit records an event on them (visible in the UI's Assets
+# view), and DAGs downstream of the lake can be scheduled on them.
+LAKE_TABLES = [
+    Asset(name=f"news_lake_{table}", uri=f"news-etl://lake/{table}")
+    for table in ("documents", "sentences", "entities", "rejects", "runs")
+]
 
 
 @dag(
@@ -64,7 +72,7 @@ def news_nightly() -> None:
 
         return process_shard(Settings.from_env(), etl_run_id, shard)
 
-    @task(multiple_outputs=False)
+    @task(multiple_outputs=False, outlets=LAKE_TABLES)
     def commit(jobs: list[dict[str, Any]]) -> dict[str, Any]:
         from pipeline.config import Settings
         from pipeline.run import commit_run

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -45,6 +46,16 @@ def build_parser() -> argparse.ArgumentParser:
     sql = commands.add_parser("sql", parents=[common], help="run a query against the views and print a table")
     sql.add_argument("query", help='e.g. "select * from entity_mentions_daily limit 10"')
     sql.add_argument("--max-rows", type=positive_int, default=40, help="rows to print (default 40)")
+    evaluate = commands.add_parser("eval", help="measure extraction against a gold standard; prints JSON")
+    kinds = evaluate.add_subparsers(dest="kind", required=True, parser_class=Parser)
+    ner = kinds.add_parser("ner", parents=[common], help="named entities vs CoNLL-style gold (and plain spaCy)")
+    ner.add_argument("--docs", type=Path, required=True, help="folder of <doc_id>.txt documents")
+    ner.add_argument("--gold", type=Path, required=True, help="JSON lines: doc_id and entities (start, end, label)")
+    ner.add_argument("--model", help="spaCy pipeline name or path (env NEWS_MODEL)")
+    ner.add_argument("--no-baseline", action="store_true", help="skip the plain-spaCy comparison")
+    quotes = kinds.add_parser("quotes", parents=[common], help="direct quotations vs PolNeAR-style brat gold")
+    quotes.add_argument("--split", type=Path, required=True, help="split folder with text/ and attributions/")
+    quotes.add_argument("--model", help="spaCy pipeline name or path (env NEWS_MODEL)")
     return parser
 
 
@@ -120,7 +131,22 @@ def cmd_sql(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "views": cmd_views, "sql": cmd_sql}
+def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    if args.kind == "ner":
+        from pipeline.evaluation.ner import evaluate_ner
+
+        result = evaluate_ner(args.docs, args.gold, settings, baseline=not args.no_baseline)
+    else:
+        from pipeline.evaluation.quotes import evaluate_quotes
+
+        if not args.split.is_dir():
+            raise UserError(f"no split folder at {args.split}")
+        result = evaluate_quotes(args.split, settings)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "views": cmd_views, "sql": cmd_sql, "eval": cmd_eval}
 
 if __name__ == "__main__":
     sys.exit(main())

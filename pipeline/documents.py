@@ -35,6 +35,7 @@ class Document:
     n_bytes: int
     sha256: str
     duplicate_of: str | None
+    language: str | None = None  # ISO 639-1, set by extraction before the model runs
 
 
 @dataclass(frozen=True)

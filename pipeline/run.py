@@ -11,6 +11,7 @@ import math
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from multiprocessing import get_context
 from typing import Any
@@ -24,6 +25,8 @@ from pipeline.config import Settings
 from pipeline.documents import Document, Reject, SourceFile, list_partition, read_document, shard
 from pipeline.errors import UserError
 from pipeline.extract import Row, extract_document, title_of
+from pipeline.extract.datelines import dateline_of
+from pipeline.extract.language import detect_language, model_reads
 from pipeline.lake import (
     check_writable,
     commit,
@@ -115,7 +118,8 @@ def process_shard(settings: Settings, run_id: str, shard_idx: int) -> dict[str, 
 
 def read_all(settings: Settings, sources: Iterable[SourceFile]) -> Iterator[Document | Reject]:
     for source in sources:
-        yield read_document(settings.raw_root, source, settings.max_file_bytes)
+        item = read_document(settings.raw_root, source, settings.max_file_bytes)
+        yield replace(item, language=detect_language(item.text)) if isinstance(item, Document) else item
 
 
 def analyse(
@@ -128,7 +132,7 @@ def analyse(
 
     def pieces() -> Iterator[tuple[str, tuple[Document | Reject, int, bool]]]:
         for item in items:
-            parts = chunks(item.text, settings.chunk_chars) if needs_nlp(item) else [(0, "")]
+            parts = chunks(item.text, settings.chunk_chars) if needs_nlp(item, nlp.lang) else [(0, "")]
             for k, (offset, text) in enumerate(parts):
                 yield text, (item, offset, k == len(parts) - 1)
 
@@ -139,7 +143,7 @@ def analyse(
         ):
             done.append((offset, doc))
             if last:
-                yield item, done if needs_nlp(item) else []
+                yield item, done if needs_nlp(item, nlp.lang) else []
                 done = []
 
 
@@ -163,13 +167,18 @@ def parse_one(nlp: Language, text: str) -> Doc:
 def extract_texts(settings: Settings, texts: Iterable[tuple[str, str]]) -> Iterator[tuple[str, dict[str, list[Row]]]]:
     """(doc_id, text) -> (doc_id, rows per table) through exactly the path files take: what evaluations use."""
     nlp = load_model(settings.model, settings.exclude)
-    documents = (Document(doc_id, doc_id, text, "utf-8", 0, "", None) for doc_id, text in texts)
+    documents = (Document(doc_id, doc_id, text, "utf-8", 0, "", None, detect_language(text)) for doc_id, text in texts)
     for item, pieces in analyse(nlp, settings, documents):
         yield item.doc_id, extract_document(item.doc_id, item.text, pieces)
 
 
-def needs_nlp(item: Document | Reject) -> bool:
-    return isinstance(item, Document) and item.duplicate_of is None
+def needs_nlp(item: Document | Reject, model_language: str) -> bool:
+    """Exact duplicates reuse their first copy's analysis; text in another language is not misread."""
+    return (
+        isinstance(item, Document)
+        and item.duplicate_of is None
+        and (item.language is None or model_reads(item.language, model_language))
+    )
 
 
 def nlp_error(pieces: list[tuple[int, Doc]]) -> str | None:
@@ -177,10 +186,17 @@ def nlp_error(pieces: list[tuple[int, Doc]]) -> str | None:
 
 
 def document_row(document: Document, pieces: list[tuple[int, Doc]], plan: dict[str, Any]) -> dict[str, Any]:
+    dateline = dateline_of(document.text) or {}
     return {
         "doc_id": document.doc_id,
         "source_path": document.source_path,
         "title": title_of(document.text),
+        "dateline": dateline.get("dateline"),
+        "dateline_place": dateline.get("place"),
+        "dateline_date": dateline.get("date_text"),
+        "dateline_source": dateline.get("source"),
+        "language": document.language,
+        "is_analysed": bool(pieces),
         "text": document.text,
         "n_tokens": sum(len(doc) for _, doc in pieces) if pieces else None,
         "n_chars": len(document.text),

@@ -21,6 +21,12 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("doc_id", pa.string()),
             ("source_path", pa.string()),
             ("title", pa.string()),
+            ("dateline", pa.string()),
+            ("dateline_place", pa.string()),
+            ("dateline_date", pa.string()),
+            ("dateline_source", pa.string()),
+            ("language", pa.string()),
+            ("is_analysed", pa.bool_()),
             ("text", pa.large_string()),
             ("n_tokens", pa.int32()),
             ("n_chars", pa.int64()),
@@ -50,7 +56,25 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("end_char", pa.int64()),
             ("text", pa.string()),
             ("label", pa.string()),
+            ("model_label", pa.string()),
             ("canonical", pa.string()),
+            ("canonical_key", pa.string()),
+            ("run_id", pa.string()),
+        ]
+    ),
+    "quotes": pa.schema(
+        [
+            ("doc_id", pa.string()),
+            ("quote_idx", pa.int32()),
+            ("start_char", pa.int64()),
+            ("end_char", pa.int64()),
+            ("text", pa.string()),
+            ("speaker", pa.string()),
+            ("speaker_start_char", pa.int64()),
+            ("speaker_end_char", pa.int64()),
+            ("speaker_canonical", pa.string()),
+            ("cue", pa.string()),
+            ("confidence", pa.float32()),
             ("run_id", pa.string()),
         ]
     ),
@@ -79,7 +103,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ]
     ),
 }
-SHARD_TABLES = ("documents", "sentences", "entities", "rejects")
+SHARD_TABLES = ("documents", "sentences", "entities", "quotes", "rejects")
 ROW_GROUP_ROWS = 100_000
 WRITE_OPTIONS: dict[str, Any] = {"compression": "zstd", "write_statistics": True}
 

@@ -6,8 +6,8 @@ from datetime import date
 
 import duckdb
 import pytest
-from conftest import SHARED, make_settings
 
+from conftest import SHARED, make_settings
 from pipeline.run import run_partition
 from pipeline.views import build_database
 

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from conftest import SAMPLE_DATES, SAMPLE_RAW
 
 NEWS_ETL = Path(sys.executable).parent / "news-etl"

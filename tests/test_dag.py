@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
 from conftest import REPO, SAMPLE_DATES, SAMPLE_RAW, sample_files
 
 AIRFLOW = Path(sys.executable).parent / "airflow"

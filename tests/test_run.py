@@ -3,8 +3,8 @@
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from conftest import SAMPLE_DATES, SAMPLE_RAW, make_settings, sample_files
 
+from conftest import SAMPLE_DATES, SAMPLE_RAW, make_settings, sample_files
 from pipeline.errors import UserError
 from pipeline.lake import committed_runs
 from pipeline.run import commit_run, plan_run, process_shard, run_partition, shard_count

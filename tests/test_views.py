@@ -7,8 +7,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import REPO, SAMPLE_DATES, SAMPLE_RAW, make_settings
 
+from conftest import REPO, SAMPLE_DATES, SAMPLE_RAW, make_settings
 from pipeline.errors import UserError
 from pipeline.run import run_partition
 from pipeline.views import build_database, view_sources

@@ -137,25 +137,22 @@ def speaker_right(source: Speaker, speaker: Speaker | None) -> bool:
     return overlaps or speaker.text.strip().casefold() == source.text.strip().casefold()
 
 
-def score(
-    gold: Mapping[str, Sequence[GoldQuote]], predicted: Mapping[str, Sequence[Predicted]]
-) -> dict[str, Any]:
+def score(gold: Mapping[str, Sequence[GoldQuote]], predicted: Mapping[str, Sequence[Predicted]]) -> dict[str, Any]:
     """Micro precision, recall and F1 at each threshold, and speaker accuracy, over the gold documents."""
     n_gold = sum(len(quotes) for quotes in gold.values())
     n_predicted = sum(len(predicted.get(doc_id, ())) for doc_id in gold)
     result: dict[str, Any] = {"n_docs": len(gold), "gold_quotes": n_gold, "predicted_quotes": n_predicted}
+    speakers_right = speakers_scored = 0
     for threshold in THRESHOLDS:
         hits = 0
-        speakers_right = speakers_scored = 0
-        for doc_id, gold_quotes_ in gold.items():
+        for doc_id, doc_gold in gold.items():
             doc_predicted = predicted.get(doc_id, ())
-            pairs = match(gold_quotes_, doc_predicted, threshold)
+            pairs = match(doc_gold, doc_predicted, threshold)
             hits += len(pairs)
             if threshold == SPEAKER_THRESHOLD:
-                for g, p in pairs:
-                    if gold_quotes_[g].source is not None:
-                        speakers_scored += 1
-                        speakers_right += speaker_right(gold_quotes_[g].source, doc_predicted[p].speaker)
+                scored = [(doc_gold[g].source, doc_predicted[p].speaker) for g, p in pairs if doc_gold[g].source]
+                speakers_scored += len(scored)
+                speakers_right += sum(speaker_right(source, speaker) for source, speaker in scored)
         precision = hits / n_predicted if n_predicted else 0.0
         recall = hits / n_gold if n_gold else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -165,9 +162,8 @@ def score(
             "recall": round(recall, 4),
             "f1": round(f1, 4),
         }
-        if threshold == SPEAKER_THRESHOLD:
-            result["speaker_accuracy"] = round(speakers_right / speakers_scored, 4) if speakers_scored else 0.0
-            result["speakers_scored"] = speakers_scored
+    result["speaker_accuracy"] = round(speakers_right / speakers_scored, 4) if speakers_scored else 0.0
+    result["speakers_scored"] = speakers_scored
     return result
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from spacy.tokens import Doc
 
 from pipeline.extract.entities import entity_rows
+from pipeline.extract.quotes import quote_rows
 from pipeline.extract.sentences import sentence_rows
 from pipeline.extract.titles import title_of
 
@@ -16,9 +17,11 @@ Row = dict[str, Any]
 
 def extract_document(doc_id: str, text: str, pieces: Sequence[tuple[int, Doc]]) -> dict[str, list[Row]]:
     """Rows per table for one document: its text, and its spaCy Docs as (char offset, Doc) pieces in order."""
+    entities = entity_rows(doc_id, pieces)
     return {
         "sentences": sentence_rows(doc_id, pieces),
-        "entities": entity_rows(doc_id, pieces),
+        "entities": entities,
+        "quotes": quote_rows(doc_id, text, pieces, entities),  # speakers resolve to entity names
     }
 
 

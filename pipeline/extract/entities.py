@@ -6,7 +6,8 @@ The model's mentions go through a few document-level steps, each small and measu
    sentence break; no "name" without a letter.
 2. ALL-CAPS lines (headlines, tables): the model is unreliable on them, so a mention there is kept only when the
    same name occurs in normal case elsewhere in the document, and such names found there are added.
-3. propagation: a name the model found once is labelled at its other, unlabelled occurrences.
+3. propagation: a name the model found once, or the surname of a person it found, is labelled at its other,
+   unlabelled occurrences.
 4. label consistency: one label per name in a document (the majority), and a short form of a person's full
    name ("Blinken" for "Antony Blinken") is a PERSON wherever it occurs.
 5. canonical: the document-level full name ("Blinken" -> "Antony Blinken"; "ECB" -> "European Central Bank"
@@ -37,6 +38,8 @@ SEPARATOR = re.compile(r"\s+[-–—]+\s+|\s*[,;:()\[\]]\s*|(?<!\S)[-+(]?\d[\d.,
 
 POSSESSIVE = re.compile(r"\s*['’]s?$")
 LEADING_THE = re.compile(r"^the\s+", re.IGNORECASE)
+# Courtesy titles: "Ms Hewitt" is Patricia Hewitt. Office titles ("President") stay: they can be the name.
+HONORIFIC = re.compile(r"^(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Lord|Lady|Rev)\.?\s+(?=[A-Z])")
 LETTER = re.compile(r"[^\W\d_]")
 LOWER = re.compile(r"[a-z]")
 ACRONYM_DEFINITION = re.compile(r"^\s*\(\s*([A-Z][A-Za-z&.]*[A-Z]\.?)\s*\)")
@@ -128,7 +131,8 @@ def layout_of(pieces: Sequence[tuple[int, Doc]]) -> Layout:
             if not token.is_space:
                 starts.add(offset + token.idx)
                 ends.add(offset + token.idx + len(token))
-        sents.update(offset + s.start_char for s in doc.sents) if doc.has_annotation("SENT_START") else None
+        if doc.has_annotation("SENT_START"):  # a Doc made without the parser has no sentences
+            sents.update(offset + s.start_char for s in doc.sents)
     text = "".join(parts)
     return Layout(text, frozenset(starts), frozenset(ends), frozenset(sents), tuple(capital_lines(text)))
 
@@ -249,6 +253,11 @@ def propagate(mentions: list[Mention], layout: Layout) -> list[Mention]:
     for m in mentions:
         if m.label in NAME_LABELS and not in_caps_line(m.start, layout):
             names[" ".join(text[m.start : m.end].split())][m.label] += 1
+    surnames = Counter(name.split()[-1] for name, labels in names.items() if labels["PERSON"] and len(name.split()) > 1)
+    for surname, n in surnames.items():
+        # a person's surname alone refers to them, unless two people here share it
+        if n == 1 and surname not in names and _is_name_part(surname) and len(surname) > 2:
+            names[surname]["PERSON"] += 1
     lower_words = set(re.findall(r"\w+", text)) if names else set()
     # a one-word name the document also writes in lower case is a common word there ("Such", "Next")
     names = {name: labels for name, labels in names.items() if " " in name or name.lower() not in lower_words}
@@ -311,11 +320,15 @@ def _is_name_part(name: str) -> bool:
 # -- 5. canonical names and keys ------------------------------------------------------------------------------
 
 
-def clean_name(text: str) -> str:
-    """The surface form without layout noise: collapsed spaces, no possessive, no leading 'the'."""
+def clean_name(text: str, label: str = "") -> str:
+    """The surface form without layout noise: collapsed spaces, no possessive, no leading 'the'.
+
+    A person's courtesy title goes too ("Ms Hewitt" -> "Hewitt"), so the surname can find the full name.
+    """
     name = " ".join(text.split())
     name = POSSESSIVE.sub("", name) if len(name) > 3 else name
-    return LEADING_THE.sub("", name)
+    name = LEADING_THE.sub("", name)
+    return HONORIFIC.sub("", name) if label == "PERSON" else name
 
 
 def canonical_names(mentions: Sequence[tuple[str, str]]) -> list[str]:
@@ -325,7 +338,7 @@ def canonical_names(mentions: Sequence[tuple[str, str]]) -> list[str]:
     occurs, to the one longer PERSON name that contains it as whole words; when two full names share it
     ("Hoffmann" with Clara and Jonas Hoffmann) it stays as is.
     """
-    cleaned = [clean_name(text) for text, _ in mentions]
+    cleaned = [clean_name(text, label) for text, label in mentions]
     persons = {name for name, (_, label) in zip(cleaned, mentions, strict=True) if label == "PERSON"}
     full_names = {name for name in persons if len(name.split()) > 1}
     resolved = []

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from spacy.tokens import Doc, Token
 
@@ -21,7 +20,6 @@ from spacy.tokens import Doc, Token
 MARK = re.compile(r"''|[\"“”‘’']")
 OPEN_AFTER = set("([{—–-/") | {None}  # chars after which a straight mark opens
 CLOSE_BEFORE = set(".,;:!?)]}—–-…") | {None}  # chars before which a straight mark closes
-SENTENCE_END = set(".!?")
 QUOTE_CHARS = "\"“”‘’'"
 OPENS_AFTER_PUNCT = set(",:.?!;—–-(" + QUOTE_CHARS)
 ENDS_PUNCT = set(",.?!…—–-")
@@ -50,10 +48,19 @@ CUES = frozenset(
     cry cries cried read reads reading testify testifies testified testifying report reports reported
     reporting tell recall offer offers offered agree agrees agreed agreeing disagree disagreed
     mock mocks mocked mocking retort retorts retorted quote quotes quoted sing sings sang according
+    point points pointed pointing echo echoes echoed echoing demand demands demanded demanding interject
+    interjects interjected boom boomed booms bark barked barks beam beamed lecture lectured lectures
+    scoff scoffed scoffs laugh laughed laughs sigh sighed snap snapped snaps fire fired shot shoot
+    assure assured assures confirm confirmed confirms elaborate elaborated elaborates
     """.split()
 )
+PARTICLE_CUES = frozenset("go goes went going".split())
 PRONOUNS = frozenset("he she they it we i you him her them us".split())
 PERSON_PRONOUNS = frozenset("he she him her".split())
+# confidence: how the speaker was found (a cue verb and its subject is the surest); a quote whose closing mark
+# is missing counts for less, and one with no speaker at all is still a quote, just an unattributed one
+NO_SPEAKER_CONFIDENCE = 0.5
+UNCLOSED_FACTOR = 0.8
 SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
 SPEAKER_LABELS = frozenset({"PERSON", "ORG", "NORP", "GPE"})
 
@@ -66,18 +73,17 @@ class Quote:
     follows: Quote | None = None  # the previous piece of the same quotation (split or multi-paragraph)
     speaker: tuple[int, int] | None = None
     cue: str | None = None
-    confidence: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    confidence: float = NO_SPEAKER_CONFIDENCE
 
 
 def quote_rows(doc_id: str, text: str, pieces: Sequence[tuple[int, Doc]], entities: list[dict]) -> list[dict]:
     """One row per direct quotation (or piece of one) in the document, with its speaker where found."""
-    found = find_quotes(text)
-    quotes = [q for q in found if is_direct(text, q)]
+    quotes = [q for q in find_quotes(text) if is_direct(text, q)]
     tokens = _Tokens(pieces)
     for quote in quotes:
-        attribute(text, quote, tokens, neighbours(text, found, quote))
+        attribute(text, quote, tokens, context_of(text, quotes, quote))
     share_speakers(text, quotes)
+    quoted = [(q.start, q.end) for q in quotes]
     rows = []
     for quote in quotes:
         speaker = text[quote.speaker[0] : quote.speaker[1]] if quote.speaker else None
@@ -91,9 +97,11 @@ def quote_rows(doc_id: str, text: str, pieces: Sequence[tuple[int, Doc]], entiti
                 "speaker": speaker,
                 "speaker_start_char": quote.speaker[0] if quote.speaker else None,
                 "speaker_end_char": quote.speaker[1] if quote.speaker else None,
-                "speaker_canonical": canonical_speaker(text, quote.speaker, entities) if quote.speaker else None,
+                "speaker_canonical": canonical_speaker(text, quote.speaker, entities, quoted)
+                if quote.speaker
+                else None,
                 "cue": quote.cue,
-                "confidence": round(quote.confidence, 2),
+                "confidence": round(quote.confidence * (1.0 if quote.closed else UNCLOSED_FACTOR), 2),
             }
         )
     return rows
@@ -217,16 +225,6 @@ def find_quotes(text: str) -> list[Quote]:
     return quotes
 
 
-def neighbours(text: str, found: list[Quote], quote: Quote) -> tuple[int, int]:
-    """The stretch of the quote's paragraph between the quoted spans either side of it."""
-    line_start = text.rfind("\n", 0, quote.start) + 1
-    line_end = text.find("\n", quote.end)
-    line_end = len(text) if line_end < 0 else line_end
-    left = max((q.end for q in found if line_start <= q.end <= quote.start), default=line_start)
-    right = min((q.start for q in found if quote.end <= q.start <= line_end), default=line_end)
-    return left, right
-
-
 # --- which quoted spans are direct speech ----------------------------------------------------------------
 
 
@@ -239,7 +237,10 @@ def is_direct(text: str, quote: Quote) -> bool:
     if not inner:
         return False
     opens = not before or before[-1] in OPENS_AFTER_PUNCT or _last_word(before) in CUES
-    ends = inner[-1] in ENDS_PUNCT or not quote.closed
+    line_end = text.find("\n", quote.end)
+    rest = text[quote.end : line_end if line_end >= 0 else len(text)]
+    # headlines drop the full stop: Trump: 'We will win'
+    ends = inner[-1] in ENDS_PUNCT or not quote.closed or not rest.strip()
     return opens and ends
 
 
@@ -265,11 +266,12 @@ class _Tokens:
         self.starts = [start for start, _ in self.items]
 
     def between(self, start: int, end: int) -> list[Token]:
-        """Tokens lying wholly inside [start, end)."""
+        """Tokens lying wholly inside [start, end), layout whitespace left out."""
         i = bisect_left(self.starts, start)
         found = []
         while i < len(self.items) and self.items[i][0] + len(self.items[i][1]) <= end:
-            found.append(self.items[i][1])
+            if not self.items[i][1].is_space:
+                found.append(self.items[i][1])
             i += 1
         return found
 
@@ -280,35 +282,97 @@ class _Tokens:
         return self.char_start(token) + len(token)
 
 
-def attribute(text: str, quote: Quote, tokens: _Tokens, limits: tuple[int, int]) -> None:
-    """Find the cue and speaker of one quote in the text next to it (limits: the neighbouring quotes)."""
-    after = _until_sentence_end(tokens.between(quote.end, limits[1]))[:AFTER_TOKENS]
-    before = list(reversed(_until_sentence_end(list(reversed(tokens.between(limits[0], quote.start))))))
+@dataclass(frozen=True)
+class Context:
+    """Where a quote's attribution may be: its paragraph between the direct quotes either side (reaching
+    into the paragraph before when that one ends with a colon), never inside a direct quote."""
+
+    left: int
+    right: int
+    quoted: tuple[tuple[int, int], ...]
+
+    def allows(self, char: int) -> bool:
+        return self.left <= char < self.right and not any(a <= char < b for a, b in self.quoted)
+
+
+def context_of(text: str, quotes: list[Quote], quote: Quote) -> Context:
+    line_start = text.rfind("\n", 0, quote.start) + 1
+    line_end = text.find("\n", quote.end)
+    line_end = len(text) if line_end < 0 else line_end
+    left = max((q.end for q in quotes if line_start <= q.end <= quote.start), default=line_start)
+    right = min((q.start for q in quotes if quote.end <= q.start <= line_end), default=line_end)
+    if not text[left : quote.start].strip():
+        # a paragraph that is all quote may be announced by the paragraph before: "Smith said:"
+        previous_end = len(text[:left].rstrip())
+        if previous_end and text[previous_end - 1] == ":":
+            left = text.rfind("\n", 0, previous_end) + 1
+    return Context(left, right, tuple((q.start, q.end) for q in quotes if q.end > left and q.start < right))
+
+
+def attribute(text: str, quote: Quote, tokens: _Tokens, context: Context) -> None:
+    """Find the cue and speaker of one quote in the text next to it."""
+    after = _sentence(tokens.between(quote.end, context.right))[:AFTER_TOKENS]
+    before_all = list(reversed(tokens.between(context.left, quote.start)))
+    before = _sentence(before_all)
     inner = text[quote.start : quote.end].rstrip(QUOTE_CHARS + " ")
     # a quote ending on a comma hands over to its attribution; one ending on a full stop was announced before
-    if inner.endswith((",", "?", "!", "—", "-")):
-        sides = [after, list(reversed(before))]
-    else:
-        sides = [list(reversed(before)), after]
-    for side in sides:
-        for token in side:
-            if _is_cue(token):
-                offset = tokens.char_start(token) - token.idx
-                subject = subject_of(token, (quote.start - offset, quote.end - offset))
-                if subject is not None and limits[0] <= tokens.char_start(subject) < limits[1]:
-                    quote.cue = token.text
-                    quote.speaker = mention(subject, tokens)
-                    quote.confidence = 0.9
-                    return
-    # a byline-style signature after the quote: “...” ― Jane Doe
+    hands_over = inner.endswith((",", "?", "!", "—", "-"))
+    sides = [("after", after), ("before", before)]
+    for side, window in sides if hands_over else reversed(sides):
+        if found := _cue_and_speaker(window, side, context, tokens):
+            quote.cue, quote.speaker, quote.confidence = found[0].text, mention(found[1], tokens), 0.9
+            return
+    # the sentence before, when it is an attribution of its own: ''...,'' Mr. Hedge said. ''...''
+    if found := _cue_and_speaker(_sentence(before_all[len(before) + 1 :]), "before", context, tokens):
+        quote.cue, quote.speaker, quote.confidence = found[0].text, mention(found[1], tokens), 0.75
+        return
+    if before and before[0].text == ":":
+        # a colon with no cue verb: "Trump: 'We will win'", "Transcript as follows:"
+        if subject := _colon_speaker(before[1:]):
+            quote.cue, quote.speaker, quote.confidence = ":", mention(subject, tokens), 0.6
+            return
+    # a signature after the quote: “...” ― Jane Doe
     if after and after[0].text in DASHES:
-        name = next((t for t in after[1:4] if t.ent_type_ == "PERSON"), None)
-        if name is not None:
-            quote.speaker = mention(name, tokens)
-            quote.confidence = 0.7
+        if name := next((t for t in after[1:4] if t.ent_type_ == "PERSON"), None):
+            quote.speaker, quote.confidence = mention(name, tokens), 0.7
 
 
-def _until_sentence_end(tokens: list[Token]) -> list[Token]:
+def _cue_and_speaker(window: list[Token], side: str, context: Context, tokens: _Tokens) -> tuple[Token, Token] | None:
+    """The nearest cue verb in the window (tokens in order away from the quote) and its speaker."""
+    for k, token in enumerate(window):
+        if not _is_cue(token):
+            continue
+        subject = subject_of(token, lambda t: context.allows(tokens.char_start(t)))
+        # the words between the quote and the cue: “...,” Jane Doe, a spokeswoman, said
+        between = [t for t in window[:k] if not t.is_punct and not t.is_space]
+        if side == "after" and between and (subject is None or subject not in between):
+            subject = _first_speaker_like(between) or subject
+        if subject is None:
+            # the parser missed the subject: the nearest name or pronoun on the far side of the cue
+            subject = _first_speaker_like(window[k + 1 : k + 4] if side == "after" else window[k + 1 :])
+        if subject is not None:
+            return token, subject
+    return None
+
+
+def _first_speaker_like(window: Sequence[Token]) -> Token | None:
+    return next((t for t in window if t.ent_type_ in SPEAKER_LABELS or t.lower_ in PRONOUNS), None)
+
+
+def _colon_speaker(before: list[Token]) -> Token | None:
+    """Who speaks in "X: “...”" (before: the tokens before the colon, nearest first)."""
+    if not before:
+        return None
+    root = before[0].sent.root
+    subject = next((c for c in root.children if c.dep_ in SUBJECT_DEPS and c in before), None)
+    if subject is not None:
+        return subject
+    last = before[0]
+    return last if last.ent_type_ in SPEAKER_LABELS or last.lower_ in PRONOUNS else None
+
+
+def _sentence(tokens: list[Token]) -> list[Token]:
+    """The tokens up to the first sentence end (tokens may run backwards)."""
     for k, token in enumerate(tokens):
         if token.text in SENTENCE_PUNCT:
             return tokens[:k]
@@ -316,19 +380,18 @@ def _until_sentence_end(tokens: list[Token]) -> list[Token]:
 
 
 def _is_cue(token: Token) -> bool:
-    return token.lower_ in CUES and token.dep_ not in NOUN_DEPS
+    if token.dep_ in NOUN_DEPS:
+        return False
+    # "he went on", "she goes on": a cue only with its particle
+    return token.lower_ in CUES or (token.lower_ in PARTICLE_CUES and any(c.lower_ == "on" for c in token.children))
 
 
-def subject_of(cue: Token, outside: tuple[int, int]) -> Token | None:
-    """The speaker token of a cue verb, among tokens outside (start, end) (the parser sometimes makes a word
-    of the quote the subject too): its subject, the subject of the verb it is coordinated with, the noun a
-    relative clause hangs on ("Smith, who said"), or the object of "according to"."""
-
-    def usable(token: Token) -> bool:
-        return not outside[0] <= token.idx < outside[1]
-
+def subject_of(cue: Token, usable: Callable[[Token], bool]) -> Token | None:
+    """The speaker token of a cue verb, among usable tokens (the parser sometimes makes a word of the quote
+    the subject): its subject, the subject of the verb it is coordinated with, the noun a relative clause
+    hangs on ("Smith, who said"), or the object of "according to"."""
     if cue.lower_ == "according":
-        return next((obj for prep in cue.children for obj in prep.children if obj.dep_ == "pobj"), None)
+        return next((o for prep in cue.children for o in prep.children if o.dep_ == "pobj" and usable(o)), None)
     for _ in range(3):
         subject = next((c for c in cue.children if c.dep_ in SUBJECT_DEPS and usable(c)), None)
         if subject is not None:
@@ -376,7 +439,31 @@ def share_speakers(text: str, quotes: list[Quote]) -> None:
         previous = quote
 
 
-def canonical_speaker(text: str, speaker: tuple[int, int], entities: list[dict]) -> str | None:
+def canonical_speaker(
+    text: str, speaker: tuple[int, int], entities: list[dict], quoted: Sequence[tuple[int, int]]
+) -> str | None:
+    """The document's name for the speaker: the canonical name of a named entity in the mention ("pollster
+    Pat Caddell", "Miller" -> "Matthew Miller"), for he/she the nearest person named before it outside
+    quotes, for a bare surname the one full name that ends with it; None when the text does not say."""
+    start, end = speaker
+    inside = [e for e in entities if e["start_char"] < end and start < e["end_char"] and e["label"] in SPEAKER_LABELS]
+    if inside:
+        people = [e for e in inside if e["label"] == "PERSON"]
+        return (people or inside)[-1]["canonical"]
+    words = text[start:end].split()
+    if len(words) == 1 and words[0].lower() in PERSON_PRONOUNS:
+        earlier = [
+            e
+            for e in entities
+            if e["label"] == "PERSON"
+            and e["end_char"] <= start
+            and not any(a <= e["start_char"] < b for a, b in quoted)
+        ]
+        return earlier[-1]["canonical"] if earlier else None
+    if words and words[-1][:1].isupper() and words[-1].lower() not in PRONOUNS:
+        full = {e["canonical"] for e in entities if e["label"] == "PERSON" and e["canonical"].split()[-1] == words[-1]}
+        if len(full) == 1:
+            return full.pop()
     return None
 
 

@@ -1,4 +1,5 @@
 -- One row per article file that decoded to text; exact duplicates carry the doc_id of their first copy.
+-- is_analysed: run through spaCy (false for exact duplicates and for text not in the model's language).
 with source as (
     select *
     from read_parquet('$lake/documents/*/*.parquet', hive_partitioning = true, hive_types = {'date': date}, union_by_name = true)
@@ -14,6 +15,12 @@ final as (
         date,
         source_path,
         title,
+        dateline,
+        dateline_place,
+        dateline_date,
+        dateline_source,
+        language,
+        is_analysed,
         text,
         n_tokens,
         n_chars,

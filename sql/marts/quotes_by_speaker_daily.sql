@@ -1,0 +1,27 @@
+-- Who is quoted most, per day: quotes and documents per speaker (canonical name, else the mention as written).
+with quotes as (
+    select * from quotes
+),
+
+attributed as (
+    select
+        quotes.date,
+        quotes.doc_id,
+        coalesce(quotes.speaker_canonical, quotes.speaker) as speaker,
+        quotes.speaker_canonical is not null as is_resolved
+    from quotes
+    where quotes.speaker is not null
+),
+
+final as (
+    select
+        date,
+        speaker,
+        bool_or(is_resolved) as is_resolved,
+        count(*) as quotes,
+        count(distinct doc_id) as documents
+    from attributed
+    group by date, speaker
+)
+
+select * from final

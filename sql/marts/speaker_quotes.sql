@@ -1,0 +1,30 @@
+-- Each speaker's quotes with the document they come from (title, date, file), newest first within a speaker.
+with quotes as (
+    select * from quotes
+),
+
+documents as (
+    select * from documents
+),
+
+final as (
+    select
+        coalesce(quotes.speaker_canonical, quotes.speaker) as speaker,
+        quotes.speaker as speaker_mention,
+        quotes.text as quote,
+        quotes.cue,
+        quotes.confidence,
+        quotes.date,
+        documents.title,
+        documents.source_path,
+        quotes.doc_id,
+        quotes.quote_idx,
+        quotes.start_char,
+        quotes.end_char
+    from quotes
+    inner join documents using (doc_id)
+    where quotes.speaker is not null
+    order by speaker, quotes.date desc, quotes.doc_id, quotes.quote_idx
+)
+
+select * from final

@@ -1,0 +1,201 @@
+"""Direct quotations: invented sentences through the real model, every case the extractor claims to handle."""
+
+import duckdb
+import pytest
+
+from pipeline.extract import extract_document
+from pipeline.extract.entities import entity_rows
+from pipeline.extract.quotes import find_quotes, quote_rows
+from pipeline.nlp import chunks
+
+COLUMNS = {
+    "doc_id",
+    "quote_idx",
+    "start_char",
+    "end_char",
+    "text",
+    "speaker",
+    "speaker_start_char",
+    "speaker_end_char",
+    "speaker_canonical",
+    "cue",
+    "confidence",
+}
+
+STORY = (
+    "Harbour bridge to reopen in spring\n\n"
+    "Matthew Miller, the city's transport chief, met engineers on Tuesday at the flooded harbour bridge.\n\n"
+    "“We will rebuild the bridge by spring,” said Miller. “The money is already there.”\n\n"
+    "“The river rose fast,” he said, “and the pumps could not keep up.”\n\n"
+    'Councillor Sarah Whitfield was less sure. "Nobody has shown us a budget," Whitfield told reporters.\n\n'
+    "The so-called “green deal” for the harbour was signed in May.\n"
+)
+
+
+def quotes_of(nlp, text, doc_id="d1"):
+    pieces = [(0, nlp(text))]
+    rows = quote_rows(doc_id, text, pieces, entity_rows(doc_id, pieces))
+    check_offsets(text, rows)
+    return rows
+
+
+def check_offsets(text, rows):
+    for i, row in enumerate(rows):
+        assert set(row) == COLUMNS
+        assert row["quote_idx"] == i
+        assert text[row["start_char"] : row["end_char"]] == row["text"]
+        if row["speaker"] is not None:
+            assert text[row["speaker_start_char"] : row["speaker_end_char"]] == row["speaker"]
+        assert 0.0 <= row["confidence"] <= 1.0
+
+
+def test_curly_quotes_with_the_speaker_after(nlp):
+    rows = quotes_of(nlp, STORY)
+    first = rows[0]
+    assert first["text"] == "“We will rebuild the bridge by spring,”"
+    assert first["speaker"] == "Miller"
+    assert first["speaker_canonical"] == "Matthew Miller"
+    assert first["cue"] == "said"
+
+
+def test_second_sentence_after_the_attribution_keeps_the_speaker(nlp):
+    rows = quotes_of(nlp, STORY)
+    assert rows[1]["text"] == "“The money is already there.”"
+    assert rows[1]["speaker_canonical"] == "Matthew Miller"
+
+
+def test_quote_broken_by_its_attribution_gives_two_pieces_with_one_speaker(nlp):
+    rows = quotes_of(nlp, STORY)
+    split = [r for r in rows if r["text"].startswith(("“The river", "“and the pumps"))]
+    assert [r["text"] for r in split] == ["“The river rose fast,”", "“and the pumps could not keep up.”"]
+    assert {r["speaker"] for r in split} == {"he"}
+    assert {r["speaker_start_char"] for r in split} == {STORY.index("he said")}
+
+
+def test_pronoun_resolves_to_the_full_name(nlp):
+    rows = quotes_of(nlp, STORY)
+    assert [r["speaker_canonical"] for r in rows if r["speaker"] == "he"] == ["Matthew Miller"] * 2
+
+
+def test_straight_quotes_and_scare_quotes(nlp):
+    rows = quotes_of(nlp, STORY)
+    raman = rows[-1]
+    assert raman["text"] == '"Nobody has shown us a budget,"'
+    assert raman["speaker_canonical"] == "Sarah Whitfield"
+    assert raman["cue"] == "told"
+    assert not any("green deal" in r["text"] for r in rows), "a quoted phrase inside a sentence is not speech"
+    assert len(rows) == 5
+
+
+def test_speaker_before_the_quote(nlp):
+    text = 'Mayor Lena Okafor spoke after the vote.\n\nOkafor told the council: "The tram line will be finished."\n'
+    (row,) = quotes_of(nlp, text)
+    assert row["text"] == '"The tram line will be finished."'
+    assert row["speaker"] == "Okafor"
+    assert row["speaker_canonical"] == "Lena Okafor"
+    assert row["cue"] == "told"
+
+
+def test_multi_paragraph_quote(nlp):
+    text = (
+        "Daniel Ostrowski, the fire chief, described the night.\n\n"
+        "Ostrowski said: “The first call came at midnight. We sent every truck we had.\n\n"
+        "“By two o'clock the warehouse roof had gone. Nobody was inside, thank God.”\n\n"
+        "The warehouse will be demolished.\n"
+    )
+    rows = quotes_of(nlp, text)
+    assert [r["text"] for r in rows] == [
+        "“The first call came at midnight. We sent every truck we had.",
+        "“By two o'clock the warehouse roof had gone. Nobody was inside, thank God.”",
+    ]
+    assert {r["speaker_canonical"] for r in rows} == {"Daniel Ostrowski"}
+
+
+def test_a_run_of_quoted_paragraphs_announced_by_a_colon(nlp):
+    text = (
+        "The report by the Harbour Trust ends with a warning:\n\n“Without new pumps, the next flood will be worse.”\n"
+    )
+    (row,) = quotes_of(nlp, text)
+    assert row["speaker"] is not None and "report" in row["speaker"]
+
+
+def test_doubled_apostrophes_and_headline_single_quotes(nlp):
+    text = (
+        "Okafor: 'We will not back down'\n\n"
+        "Mayor Lena Okafor faced protesters on Friday. ''We are ready for them,'' Ms. Okafor said.\n"
+    )
+    rows = quotes_of(nlp, text)
+    assert [r["text"] for r in rows] == ["'We will not back down'", "''We are ready for them,''"]
+    assert [r["speaker_canonical"] for r in rows] == ["Lena Okafor", "Lena Okafor"]
+
+
+def test_signature_after_a_dash(nlp):
+    text = "Readers wrote in.\n\n“The buses never come on time.” ― Tomasz Wierzbicki\n"
+    (row,) = quotes_of(nlp, text)
+    assert row["speaker"] == "Tomasz Wierzbicki"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        '"',
+        "“",
+        "”",
+        "''",
+        "'",
+        '"""',
+        "“ “ ” ”",
+        "He said “this never closes and the line just ends",
+        "”A stray closer opens the paragraph.” And “another",
+        'She said, "first, "second" and "third.',
+        "“Unclosed in one paragraph\n\nand plain text in the next.",
+        "“Nested ‘single “and double” marks’ never closed",
+        "Rock 'n' roll and the '90s: students' fees, O'Brien's dog.",
+        "''''''\n\n“”\n\n\"\"",
+    ],
+)
+def test_unbalanced_quote_marks_never_crash(nlp, text):
+    rows = quotes_of(nlp, text)
+    for row in rows:
+        assert row["end_char"] > row["start_char"]
+
+
+def test_unclosed_quote_runs_to_the_end_of_its_paragraph(nlp):
+    text = "Paul Dunmore, a farmer, was angry. “They never asked us, not once,” Dunmore said. “Nobody came\n\nLater."
+    rows = quotes_of(nlp, text)
+    assert rows[-1]["text"] == "“Nobody came"
+    assert rows[-1]["speaker_canonical"] == "Paul Dunmore"
+
+
+def test_pairing_alone_finds_outer_quotes_only():
+    text = '"The sign said \u201cclosed\u201d all week," she said.'
+    (quote,) = find_quotes(text)
+    assert text[quote.start : quote.end] == '"The sign said \u201cclosed\u201d all week,"'
+
+
+def test_long_texts_in_pieces_keep_offsets(nlp):
+    text = "\n\n".join([STORY] * 6)
+    pieces = [(offset, nlp(piece)) for offset, piece in chunks(text, 1500)]
+    assert len(pieces) > 1
+    rows = extract_document("d2", text, pieces)["quotes"]
+    check_offsets(text, rows)
+    assert len(rows) == 6 * 5
+    assert {r["speaker_canonical"] for r in rows if r["speaker"] == "Miller"} == {"Matthew Miller"}
+
+
+def test_quote_views(sample_lake):
+    with duckdb.connect(str(sample_lake.db), read_only=True) as con:
+        top = con.execute(
+            "select speaker, sum(quotes) as n from quotes_by_speaker_daily group by speaker order by n desc limit 1"
+        ).fetchone()
+        rows = con.execute(
+            "select s.quote, s.title, s.source_path, s.start_char, d.text from speaker_quotes as s "
+            "inner join documents as d using (doc_id) where s.speaker = ?",
+            [top[0]],
+        ).fetchall()
+    assert top[1] >= 2
+    assert len(rows) == top[1]
+    for quote, title, source_path, start, text in rows:
+        assert title and source_path.endswith(".txt")
+        assert text[start : start + len(quote)] == quote
