@@ -21,7 +21,6 @@ from typing import Any
 from airflow.sdk import Asset, Param, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-
 # The lake's tables as Airflow assets: each commit records an event on them (visible in the UI's Assets
 # view), and DAGs downstream of the lake can be scheduled on them.
 LAKE_TABLES = [
@@ -49,6 +48,13 @@ LAKE_TABLES = [
             title="Date to process",
             description="The landing folder's date, YYYY-MM-DD. Empty: the run's data interval (yesterday).",
         ),
+        "force": Param(
+            False,
+            type="boolean",
+            title="Analyse every file again",
+            description="Off: files unchanged since the date's last run (same bytes, model and extractor "
+            "version) are taken over from it. On: everything is analysed again.",
+        ),
     },
     doc_md=__doc__,
     tags=["news-etl"],
@@ -62,8 +68,8 @@ def news_nightly() -> None:
         from pipeline.run import plan_run
 
         day = partition_date(params.get("date"), data_interval_start, dag_run.run_after if dag_run else None)
-        planned = plan_run(Settings.from_env(), day, allow_missing=True)
-        return [{"etl_run_id": planned["run_id"], "shard": i} for i in range(planned["n_shards"])]
+        planned = plan_run(Settings.from_env(), day, allow_missing=True, force=bool(params.get("force")))
+        return [{"etl_run_id": planned["run_id"], "shard": i} for i in range(planned["n_fresh"])]
 
     @task(multiple_outputs=False, max_active_tis_per_dagrun=4)
     def extract(etl_run_id: str, shard: int) -> dict[str, int]:

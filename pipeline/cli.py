@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=positive_int, default=1, help="worker processes (default 1)")
     run.add_argument("--model", help="spaCy pipeline name or path (env NEWS_MODEL)")
     run.add_argument("--allow-missing", action="store_true", help="commit an empty partition if the folder is absent")
+    run.add_argument("--force", action="store_true", help="analyse every file again, even if unchanged")
     run.add_argument("--no-views", action="store_true", help="do not rebuild the DuckDB views afterwards")
 
     commands.add_parser("views", parents=[common], help="(re)build the DuckDB database of views")
@@ -103,7 +104,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from pipeline.views import build_database
 
     day = parse_date(args.date)
-    row = run_partition(settings, day, workers=args.workers, allow_missing=args.allow_missing)
+    row = run_partition(settings, day, workers=args.workers, allow_missing=args.allow_missing, force=args.force)
     print(
         f"{day}: {row['files_seen']} files -> {row['documents']} documents "
         f"({row['duplicates']} exact duplicates), {row['rejects']} rejects; run {row['run_id']}"

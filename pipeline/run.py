@@ -27,6 +27,7 @@ from pipeline.errors import UserError
 from pipeline.extract import Row, extract_document, title_of
 from pipeline.extract.datelines import dateline_of
 from pipeline.extract.language import detect_language, model_reads
+from pipeline.incremental import carry_over, previous_run, split_reusable
 from pipeline.lake import (
     check_writable,
     commit,
@@ -44,8 +45,14 @@ MAX_SHARDS = 1024  # Airflow's max_map_length
 PROGRESS_SECONDS = 10.0
 
 
-def plan_run(settings: Settings, day: date, workers: int = 1, allow_missing: bool = False) -> dict[str, Any]:
-    """List and hash the partition, deal it into shards, save the plan. Returns the plan (no file list)."""
+def plan_run(
+    settings: Settings, day: date, workers: int = 1, allow_missing: bool = False, force: bool = False
+) -> dict[str, Any]:
+    """List and hash the partition, take over unchanged work, deal the rest into shards, save the plan.
+
+    Returns the plan without its file lists. Shards 0 .. n_fresh-1 are to be processed; a last shard, when
+    present, holds the rows carried over from the date's current run (already written here).
+    """
     folder = settings.raw_root / day.isoformat()
     if not folder.is_dir():
         if not allow_missing:
@@ -54,24 +61,35 @@ def plan_run(settings: Settings, day: date, workers: int = 1, allow_missing: boo
     check_writable(settings.lake)
     nlp = load_model(settings.model, settings.exclude)
     files, ignored = list_partition(settings.raw_root, day) if folder.is_dir() else ([], [])
-    n_shards = shard_count(len(files), settings.files_per_shard, workers)
+    run_id, model = new_run_id(), model_id(nlp)
+    previous = None if force else previous_run(settings.lake, day.isoformat(), model, PIPELINE_VERSION)
+    fresh, reused_docs, reused_rejects = split_reusable(files, previous)
+    n_fresh = shard_count(len(fresh), settings.files_per_shard, workers)
     plan = {
-        "run_id": new_run_id(),
+        "run_id": run_id,
         "date": day.isoformat(),
         "started_at": datetime.now(UTC).isoformat(),
         "files_seen": len(files),
         "ignored": ignored,
-        "model": model_id(nlp),
+        "model": model,
         "pipeline_version": PIPELINE_VERSION,
-        "n_shards": n_shards,
+        "n_fresh": n_fresh,
+        "n_shards": n_fresh + (previous is not None),
+        "reused_from": previous.run_id if previous else None,
     }
-    write_plan(settings.lake, plan, shard(files, n_shards))
+    write_plan(settings.lake, plan, shard(fresh, n_fresh))
+    if previous is not None:
+        receipt = carry_over(settings.lake, day.isoformat(), previous, run_id, n_fresh, reused_docs, reused_rejects)
+        write_receipt(settings.lake, run_id, n_fresh, receipt)
     log.info(
-        "run %s: %d files for %s in %d shards (%d ignored)",
-        plan["run_id"],
+        "run %s: %d files for %s: %d to analyse in %d shards, %d unchanged since %s (%d ignored)",
+        run_id,
         len(files),
         day,
-        n_shards,
+        len(fresh),
+        n_fresh,
+        len(reused_docs) + len(reused_rejects),
+        plan["reused_from"],
         len(ignored),
     )
     return plan
@@ -233,17 +251,19 @@ def commit_run(settings: Settings, run_id: str) -> dict[str, Any]:
     return row
 
 
-def run_partition(settings: Settings, day: date, workers: int = 1, allow_missing: bool = False) -> dict[str, Any]:
+def run_partition(
+    settings: Settings, day: date, workers: int = 1, allow_missing: bool = False, force: bool = False
+) -> dict[str, Any]:
     """Plan, process every shard (in `workers` processes), commit. What `news-etl run` does."""
-    plan = plan_run(settings, day, workers, allow_missing)
-    run_id, n_shards = plan["run_id"], plan["n_shards"]
+    plan = plan_run(settings, day, workers, allow_missing, force)
+    run_id, n_fresh = plan["run_id"], plan["n_fresh"]
     if workers == 1:
-        for i in range(n_shards):
+        for i in range(n_fresh):
             process_shard(settings, run_id, i)
     else:
         # spawn, not fork: each worker starts clean and loads the model once for all its shards
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=setup_worker) as pool:
-            list(pool.map(process_shard, [settings] * n_shards, [run_id] * n_shards, range(n_shards)))
+            list(pool.map(process_shard, [settings] * n_fresh, [run_id] * n_fresh, range(n_fresh)))
     return commit_run(settings, run_id)
 
 

@@ -1,12 +1,14 @@
 """The whole path over the shipped sample corpus: every file accounted for, offsets exact, commits atomic."""
 
+import shutil
+
 import duckdb
 import pyarrow.parquet as pq
 import pytest
 
 from conftest import SAMPLE_DATES, SAMPLE_RAW, make_settings, sample_files
 from pipeline.errors import UserError
-from pipeline.lake import committed_runs
+from pipeline.lake import committed_runs, read_plan
 from pipeline.run import commit_run, plan_run, process_shard, run_partition, shard_count
 from pipeline.views import build_database
 
@@ -63,7 +65,7 @@ def test_rerun_replaces_the_partition_with_the_same_rows(tmp_path):
     first = run_partition(settings, day)
     build_database(settings.lake, settings.db)
     before = {t: table_rows(settings, t) for t in ("documents", "sentences", "entities", "rejects")}
-    second = run_partition(settings, day, workers=2)  # another shard split gives the same rows
+    second = run_partition(settings, day, workers=2, force=True)  # another shard split gives the same rows
     assert second["shards"] == 2
     after = {t: table_rows(settings, t) for t in before}
     assert after == before
@@ -77,7 +79,7 @@ def test_a_partition_appears_only_when_committed(tmp_path):
     build_database(settings.lake, settings.db)
     old = table_rows(settings, "entities")
     # A second run writes all its shards but dies before the commit: readers still see the first run.
-    plan = plan_run(settings, day, workers=2)
+    plan = plan_run(settings, day, workers=2, force=True)
     process_shard(settings, plan["run_id"], 0)
     process_shard(settings, plan["run_id"], 1)
     assert table_rows(settings, "entities") == old
@@ -102,7 +104,7 @@ def test_superseded_runs_are_cleaned_up_keeping_the_previous_one(tmp_path):
     day = SAMPLE_DATES[0]
     runs = [run_partition(settings, day)["run_id"] for _ in range(3)]
     files = sorted(p.name for p in (settings.lake / "documents" / f"date={day}").glob("*.parquet"))
-    assert [f.rsplit("-", 1)[0] for f in files] == runs[1:]
+    assert sorted({f.rsplit("-", 1)[0] for f in files}) == runs[1:]
 
 
 def test_one_parquet_file_per_table_per_shard_with_zstd(sample_lake):
@@ -138,3 +140,35 @@ def test_a_missing_landing_folder_is_an_error_or_an_empty_partition(tmp_path):
 )
 def test_shard_count(files, per_shard, workers, expected):
     assert shard_count(files, per_shard, workers) == expected
+
+
+def test_rerun_takes_over_unchanged_files_and_analyses_the_rest(tmp_path, monkeypatch):
+    raw = tmp_path / "raw"
+    day = SAMPLE_DATES[2]
+    shutil.copytree(SAMPLE_RAW / day.isoformat(), raw / day.isoformat())
+    settings = make_settings(tmp_path, raw_root=raw)
+    run_partition(settings, day)
+    build_database(settings.lake, settings.db)
+    first = {t: table_rows(settings, t) for t in ("documents", "sentences", "entities", "rejects")}
+
+    unchanged = plan_run(settings, day)
+    assert (unchanged["n_fresh"], unchanged["n_shards"]) == (1, 2)
+    assert read_plan(settings.lake, unchanged["run_id"])[1] == [[]]  # nothing to analyse
+    process_shard(settings, unchanged["run_id"], 0)
+    commit_run(settings, unchanged["run_id"])
+    assert {t: table_rows(settings, t) for t in first} == first
+
+    # One file edited, one added: only those two are analysed.
+    edited = sorted((raw / day.isoformat()).glob("00*.txt"))[0]
+    edited.write_text(edited.read_text() + "\nCorrection: Mette Kragh spoke in Oslo, not Bergen.\n")
+    (raw / day.isoformat() / "099_late.txt").write_text("Late story\n\nHARWICK, Nov 25 - Anna Berg said it was late.\n")
+    changed = plan_run(settings, day)
+    assert sorted(f.source_path for s in read_plan(settings.lake, changed["run_id"])[1] for f in s) == sorted(
+        [edited.relative_to(raw).as_posix(), f"{day}/099_late.txt"]
+    )
+
+    # A new extractor version (or model) analyses everything again, and so does force.
+    monkeypatch.setattr("pipeline.run.PIPELINE_VERSION", "test-version")
+    assert plan_run(settings, day)["n_shards"] == 1
+    monkeypatch.undo()
+    assert plan_run(settings, day, force=True)["reused_from"] is None

@@ -1,0 +1,95 @@
+"""Work already done is not done again: a rerun takes over, from the date's current run, the rows of every
+file whose bytes, duplicate status, model and extractor version are unchanged, and analyses only the rest.
+
+The taken-over rows are copied (with the new run id) into one extra "carry" shard of the new run, so a run
+is always complete on its own and the commit and the views need not know which rows were reused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pipeline.documents import SourceFile
+from pipeline.lake import committed_runs
+from pipeline.tables import SCHEMAS, SHARD_TABLES, data_file, partition_dir, write_atomic
+
+
+@dataclass(frozen=True)
+class Previous:
+    """What the date's current run produced, as far as reuse needs to know."""
+
+    run_id: str
+    documents: dict[str, tuple[str, str | None]]  # doc_id -> (content_sha256, duplicate_of)
+    rejects: dict[str, str]  # source_path -> content_sha256
+
+
+def previous_run(lake: Path, day: str, model: str, pipeline_version: str) -> Previous | None:
+    """The current run of the date if it was made by the same model and extractor version."""
+    committed = committed_runs(lake, day)
+    if not committed:
+        return None
+    run_id = committed[-1]
+    run = pq.read_table(partition_dir(lake, "runs", day) / f"{run_id}.parquet").to_pylist()[0]
+    if (run["model"], run["pipeline_version"]) != (model, pipeline_version):
+        return None
+    documents = _read(lake, "documents", day, run_id, ["doc_id", "content_sha256", "duplicate_of"])
+    rejects = _read(lake, "rejects", day, run_id, ["source_path", "content_sha256"])
+    return Previous(
+        run_id,
+        {r["doc_id"]: (r["content_sha256"], r["duplicate_of"]) for r in documents.to_pylist()},
+        {r["source_path"]: r["content_sha256"] for r in rejects.to_pylist() if r["content_sha256"]},
+    )
+
+
+def split_reusable(files: list[SourceFile], previous: Previous | None) -> tuple[list[SourceFile], set[str], set[str]]:
+    """(files to analyse, doc_ids to carry over, reject paths to carry over)."""
+    if previous is None:
+        return files, set(), set()
+    fresh, doc_ids, reject_paths = [], set(), set()
+    for source in files:
+        if source.reject_reason is None and previous.documents.get(source.doc_id) == (
+            source.sha256,
+            source.duplicate_of,
+        ):
+            doc_ids.add(source.doc_id)
+        elif (
+            source.reject_reason is None and source.sha256 and previous.rejects.get(source.source_path) == source.sha256
+        ):
+            reject_paths.add(source.source_path)
+        else:
+            fresh.append(source)
+    return fresh, doc_ids, reject_paths
+
+
+def carry_over(
+    lake: Path, day: str, previous: Previous, run_id: str, shard: int, doc_ids: set[str], reject_paths: set[str]
+) -> dict[str, int]:
+    """Copy the reused rows of every table into the new run's carry shard; returns its receipt."""
+    keys = {"rejects": ("source_path", reject_paths)}
+    carried = {}
+    for table in SHARD_TABLES:
+        column, wanted = keys.get(table, ("doc_id", doc_ids))
+        rows = _read(lake, table, day, previous.run_id)
+        rows = rows.filter(pc.is_in(rows[column], value_set=pa.array(sorted(wanted), pa.string())))
+        rows = rows.set_column(
+            rows.schema.get_field_index("run_id"), "run_id", pa.array([run_id] * len(rows), pa.string())
+        )
+        write_atomic(rows.select(SCHEMAS[table].names).cast(SCHEMAS[table]), data_file(lake, table, day, run_id, shard))
+        carried[table] = rows
+    documents = carried["documents"]
+    return {
+        "documents": len(documents),
+        "duplicates": len(documents) - documents["duplicate_of"].null_count,
+        "rejects": len(carried["rejects"]),
+    }
+
+
+def _read(lake: Path, table: str, day: str, run_id: str, columns: list[str] | None = None) -> pa.Table:
+    files = sorted(partition_dir(lake, table, day).glob(f"{run_id}-*.parquet"))
+    parts = [pq.read_table(f, columns=columns, schema=SCHEMAS[table]) for f in files]
+    return pa.concat_tables(parts) if parts else SCHEMAS[table].empty_table().select(columns or SCHEMAS[table].names)
