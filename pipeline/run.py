@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import resource
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -18,7 +19,6 @@ from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc
-from spacy.util import minibatch
 
 from pipeline import PIPELINE_VERSION
 from pipeline.config import Settings
@@ -129,6 +129,7 @@ def process_shard(settings: Settings, run_id: str, shard_idx: int) -> dict[str, 
     except BaseException:
         writer.abort()
         raise
+    receipt["peak_rss_mb"] = peak_rss_mb()
     write_receipt(settings.lake, run_id, shard_idx, receipt)
     log.info("shard %d done: %s", shard_idx, receipt)
     return receipt
@@ -155,7 +156,7 @@ def analyse(
                 yield text, (item, offset, k == len(parts) - 1)
 
     done: list[tuple[int, Doc]] = []
-    for batch in minibatch(pieces(), settings.batch_size):
+    for batch in batches(pieces(), settings.batch_size, settings.chunk_chars * 2):
         for doc, (item, offset, last) in zip(
             parse_batch(nlp, [text for text, _ in batch]), [c for _, c in batch], strict=True
         ):
@@ -163,6 +164,20 @@ def analyse(
             if last:
                 yield item, done if needs_nlp(item, nlp.lang) else []
                 done = []
+
+
+def batches(items: Iterable[tuple[str, Any]], max_items: int, max_chars: int) -> Iterator[list[tuple[str, Any]]]:
+    """Batches of (text, context) by count and by characters: the parser's memory grows with the batch's text."""
+    batch: list[tuple[str, Any]] = []
+    chars = 0
+    for item in items:
+        if batch and (len(batch) >= max_items or chars + len(item[0]) > max_chars):
+            yield batch
+            batch, chars = [], 0
+        batch.append(item)
+        chars += len(item[0])
+    if batch:
+        yield batch
 
 
 def parse_batch(nlp: Language, texts: list[str]) -> list[Doc]:
@@ -265,6 +280,11 @@ def run_partition(
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=setup_worker) as pool:
             list(pool.map(process_shard, [settings] * n_fresh, [run_id] * n_fresh, range(n_fresh)))
     return commit_run(settings, run_id)
+
+
+def peak_rss_mb() -> int:
+    """This process's peak resident memory so far (Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
 def setup_worker() -> None:

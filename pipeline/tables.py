@@ -105,6 +105,8 @@ SCHEMAS: dict[str, pa.Schema] = {
 }
 SHARD_TABLES = ("documents", "sentences", "entities", "quotes", "rejects")
 ROW_GROUP_ROWS = 100_000
+# Documents carry their whole text: a row group is cut by size too, so memory stays flat whatever the articles.
+ROW_GROUP_TEXT_CHARS = 32_000_000
 WRITE_OPTIONS: dict[str, Any] = {"compression": "zstd", "write_statistics": True}
 
 
@@ -130,13 +132,16 @@ class ShardWriter:
     def __init__(self, lake: Path, day: str, run_id: str, shard: int) -> None:
         self.targets = {t: data_file(lake, t, day, run_id, shard) for t in SHARD_TABLES}
         self.buffers: dict[str, list[dict[str, Any]]] = {t: [] for t in SHARD_TABLES}
+        self.text_chars = 0
         self.writers: dict[str, pq.ParquetWriter] = {}
         self.run_id = run_id
 
     def add(self, table: str, rows: list[dict[str, Any]]) -> None:
         buffer = self.buffers[table]
         buffer.extend(rows)
-        if len(buffer) >= ROW_GROUP_ROWS:
+        if table == "documents":
+            self.text_chars += sum(len(row["text"]) for row in rows)
+        if len(buffer) >= ROW_GROUP_ROWS or self.text_chars >= ROW_GROUP_TEXT_CHARS:
             self._flush(table)
 
     def _flush(self, table: str) -> None:
@@ -150,6 +155,8 @@ class ShardWriter:
             self.writers[table] = pq.ParquetWriter(self._tmp(table), SCHEMAS[table], **WRITE_OPTIONS)
         self.writers[table].write_table(batch, row_group_size=ROW_GROUP_ROWS)
         self.buffers[table] = []
+        if table == "documents":
+            self.text_chars = 0
 
     def _tmp(self, table: str) -> Path:
         target = self.targets[table]
