@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from pipeline.documents import SourceFile
 from pipeline.lake import committed_runs
-from pipeline.tables import SCHEMAS, SHARD_TABLES, data_file, partition_dir, write_atomic
+from pipeline.tables import SCHEMAS, SHARD_TABLES, data_file, partition_dir, read_run_table, write_atomic
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,8 @@ def previous_run(lake: Path, day: str, model: str, pipeline_version: str) -> Pre
     run = pq.read_table(partition_dir(lake, "runs", day) / f"{run_id}.parquet").to_pylist()[0]
     if (run["model"], run["pipeline_version"]) != (model, pipeline_version):
         return None
-    documents = _read(lake, "documents", day, run_id, ["doc_id", "content_sha256", "duplicate_of"])
-    rejects = _read(lake, "rejects", day, run_id, ["source_path", "content_sha256"])
+    documents = read_run_table(lake, "documents", day, run_id, ["doc_id", "content_sha256", "duplicate_of"])
+    rejects = read_run_table(lake, "rejects", day, run_id, ["source_path", "content_sha256"])
     return Previous(
         run_id,
         {r["doc_id"]: (r["content_sha256"], r["duplicate_of"]) for r in documents.to_pylist()},
@@ -74,7 +74,7 @@ def carry_over(
     carried = {}
     for table in SHARD_TABLES:
         column, wanted = keys.get(table, ("doc_id", doc_ids))
-        rows = _read(lake, table, day, previous.run_id)
+        rows = read_run_table(lake, table, day, previous.run_id)
         rows = rows.filter(pc.is_in(rows[column], value_set=pa.array(sorted(wanted), pa.string())))
         rows = rows.set_column(
             rows.schema.get_field_index("run_id"), "run_id", pa.array([run_id] * len(rows), pa.string())
@@ -87,9 +87,3 @@ def carry_over(
         "duplicates": len(documents) - documents["duplicate_of"].null_count,
         "rejects": len(carried["rejects"]),
     }
-
-
-def _read(lake: Path, table: str, day: str, run_id: str, columns: list[str] | None = None) -> pa.Table:
-    files = sorted(partition_dir(lake, table, day).glob(f"{run_id}-*.parquet"))
-    parts = [pq.read_table(f, columns=columns, schema=SCHEMAS[table]) for f in files]
-    return pa.concat_tables(parts) if parts else SCHEMAS[table].empty_table().select(columns or SCHEMAS[table].names)

@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 
 from pipeline.documents import SourceFile
 from pipeline.errors import UserError
-from pipeline.tables import SCHEMAS, SHARD_TABLES, partition_dir, write_atomic
+from pipeline.tables import RUN_TABLES, SCHEMAS, partition_dir, write_atomic
 
 RUNS_DIR = "_runs"  # plans and shard receipts: underscore folders are not tables
 KEEP_COMMITTED = 2  # the current run and the one before, so queries already running can finish
@@ -138,7 +138,7 @@ def collect_garbage(lake: Path, day: str) -> None:
     keep = set(committed[-KEEP_COMMITTED:])
     superseded = set(committed) - keep
     cutoff = time.time() - STALE_SECONDS
-    for table in SHARD_TABLES:
+    for table in RUN_TABLES:
         folder = partition_dir(lake, table, day)
         if not folder.is_dir():
             continue

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from multiprocessing import get_context
 from typing import Any
 
+import pyarrow as pa
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -27,6 +28,7 @@ from pipeline.errors import UserError
 from pipeline.extract import Row, extract_document, title_of
 from pipeline.extract.datelines import dateline_of
 from pipeline.extract.language import detect_language, model_reads
+from pipeline.extract.near_duplicates import cluster_rows, signature
 from pipeline.incremental import carry_over, previous_run, split_reusable
 from pipeline.lake import (
     check_writable,
@@ -38,7 +40,7 @@ from pipeline.lake import (
     write_receipt,
 )
 from pipeline.nlp import chunks, load_model, model_id
-from pipeline.tables import ShardWriter
+from pipeline.tables import SCHEMAS, ShardWriter, data_file, read_run_table, write_atomic
 
 log = logging.getLogger(__name__)
 MAX_SHARDS = 1024  # Airflow's max_map_length
@@ -120,6 +122,7 @@ def process_shard(settings: Settings, run_id: str, shard_idx: int) -> dict[str, 
                 receipt["rejects"] += 1
             else:
                 writer.add("documents", [document_row(item, pieces, plan)])
+                writer.add("signatures", [{"doc_id": item.doc_id, "minhash": signature(item.text)}])
                 receipt["documents"] += 1
                 receipt["duplicates"] += item.duplicate_of is not None
                 for table, rows in extract_document(item.doc_id, item.text, pieces).items():
@@ -252,8 +255,16 @@ def reject_row(item: Document | Reject, reason: str) -> dict[str, Any]:
 
 
 def commit_run(settings: Settings, run_id: str) -> dict[str, Any]:
+    """Group near-duplicates across the run's shards, then publish the run."""
     plan, _ = read_plan(settings.lake, run_id)
-    row = commit(settings.lake, plan, read_receipts(settings.lake, run_id, plan["n_shards"]))
+    receipts = read_receipts(settings.lake, run_id, plan["n_shards"])
+    signatures = read_run_table(settings.lake, "signatures", plan["date"], run_id)
+    clusters = cluster_rows(dict(zip(signatures["doc_id"].to_pylist(), signatures["minhash"].to_pylist(), strict=True)))
+    for row in clusters:
+        row["run_id"] = run_id
+    near_duplicates = pa.Table.from_pylist(clusters, schema=SCHEMAS["near_duplicates"])
+    write_atomic(near_duplicates, data_file(settings.lake, "near_duplicates", plan["date"], run_id, plan["n_shards"]))
+    row = commit(settings.lake, plan, receipts)
     log.info(
         "committed %s for %s: %d files -> %d documents (%d duplicates), %d rejects",
         run_id,

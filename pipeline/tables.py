@@ -62,6 +62,23 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("run_id", pa.string()),
         ]
     ),
+    # MinHash signatures, one per document, for the commit's near-duplicate clustering (not a view).
+    "signatures": pa.schema(
+        [
+            ("doc_id", pa.string()),
+            ("minhash", pa.list_(pa.uint32())),
+            ("run_id", pa.string()),
+        ]
+    ),
+    # Written by the commit: the documents of the partition that have near-duplicates, grouped.
+    "near_duplicates": pa.schema(
+        [
+            ("doc_id", pa.string()),
+            ("cluster_id", pa.string()),
+            ("similarity", pa.float32()),
+            ("run_id", pa.string()),
+        ]
+    ),
     "quotes": pa.schema(
         [
             ("doc_id", pa.string()),
@@ -103,7 +120,8 @@ SCHEMAS: dict[str, pa.Schema] = {
         ]
     ),
 }
-SHARD_TABLES = ("documents", "sentences", "entities", "quotes", "rejects")
+SHARD_TABLES = ("documents", "sentences", "entities", "quotes", "rejects", "signatures")
+RUN_TABLES = (*SHARD_TABLES, "near_duplicates")  # every table whose files are named by run and shard
 ROW_GROUP_ROWS = 100_000
 # Documents carry their whole text: a row group is cut by size too, so memory stays flat whatever the articles.
 ROW_GROUP_TEXT_CHARS = 32_000_000
@@ -175,3 +193,10 @@ class ShardWriter:
             writer.close()
         for table in SHARD_TABLES:
             self._tmp(table).unlink(missing_ok=True)
+
+
+def read_run_table(lake: Path, table: str, day: str, run_id: str, columns: list[str] | None = None) -> pa.Table:
+    """All of one run's rows of a table for a date (every shard file), in the table's schema."""
+    files = sorted(partition_dir(lake, table, day).glob(f"{run_id}-*.parquet"))
+    parts = [pq.read_table(f, columns=columns, schema=SCHEMAS[table]) for f in files]
+    return pa.concat_tables(parts) if parts else SCHEMAS[table].empty_table().select(columns or SCHEMAS[table].names)

@@ -42,7 +42,12 @@ def view_sources(lake: Path, root: Path | None = None) -> list[tuple[str, str]]:
 
 
 def create_views(con: duckdb.DuckDBPyConnection, views: list[tuple[str, str]]) -> None:
-    """Create views in any order they can be bound: a view waits until the views it reads exist."""
+    """Create views in any order they can be bound: a view waits until the views it reads exist.
+
+    A view that reads a missing view fails to bind (a catalog error, or "circular reference" when its import
+    CTE has the missing view's name); it is tried again after the others, and only a pass in which nothing
+    could be created is an error.
+    """
     pending = list(views)
     while pending:
         failed: list[tuple[str, str]] = []
@@ -50,7 +55,7 @@ def create_views(con: duckdb.DuckDBPyConnection, views: list[tuple[str, str]]) -
         for name, select in pending:
             try:
                 con.execute(f'create or replace view "{name}" as {select}')
-            except duckdb.CatalogException as missing:
+            except duckdb.Error as missing:
                 failed.append((name, select))
                 error = missing
         if len(failed) == len(pending):

@@ -43,7 +43,7 @@ def test_duckdb_cli_opens_the_database_from_any_folder(sample_lake, tmp_path):
         text=True,
         check=True,
     )
-    assert result.stdout.split() == ["count_star()", "37"]
+    assert result.stdout.split() == ["count_star()", "38"]
 
 
 def test_rebuild_while_a_reader_holds_the_database(sample_lake, tmp_path):
@@ -52,10 +52,10 @@ def test_rebuild_while_a_reader_holds_the_database(sample_lake, tmp_path):
     for read_only in (True, False):
         reader = duckdb.connect(str(db), read_only=read_only)
         build_database(sample_lake.lake, db)  # neither fails nor waits
-        assert reader.execute("select count(*) from documents").fetchone() == (37,)
+        assert reader.execute("select count(*) from documents").fetchone() == (38,)
         reader.close()
     with duckdb.connect(str(db), read_only=True) as con:
-        assert con.execute("select count(*) from documents").fetchone() == (37,)
+        assert con.execute("select count(*) from documents").fetchone() == (38,)
 
 
 def test_lake_path_with_quotes_is_quoted_not_pasted(tmp_path):

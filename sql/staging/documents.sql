@@ -1,4 +1,5 @@
 -- One row per article file that decoded to text; exact duplicates carry the doc_id of their first copy.
+-- near_duplicate_cluster: the cluster_id of its near-duplicates (see near_duplicates), null if it has none.
 -- is_analysed: run through spaCy (false for exact duplicates and for text not in the model's language).
 with source as (
     select *
@@ -7,6 +8,15 @@ with source as (
 
 current_runs as (
     select run_id from current_runs
+),
+
+clusters as (
+    select doc_id, cluster_id from near_duplicates
+),
+
+current_documents as (
+    select * from source
+    semi join current_runs using (run_id)
 ),
 
 final as (
@@ -29,11 +39,12 @@ final as (
         encoding,
         duplicate_of,
         duplicate_of is not null as is_duplicate,
+        clusters.cluster_id as near_duplicate_cluster,
         model,
         pipeline_version,
         run_id
-    from source
-    semi join current_runs using (run_id)
+    from current_documents
+    left join clusters using (doc_id)
 )
 
 select * from final
