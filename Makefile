@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export NEWS_DATA_ROOT ?= $(CURDIR)/data
 DEMO_DATES := 2026-11-23 2026-11-24 2026-11-25
 
-.PHONY: install demo test lint clean airflow browser
+.PHONY: install demo test lint clean airflow browser bench
 
 # uv itself comes from PyPI into a private venv; uv then installs the locked environment.
 $(UV):
@@ -43,3 +43,7 @@ clean:
 
 airflow: install
 	bash scripts/airflow.sh
+
+# Benchmarks are scripts, not tests: figures side by side with bare spaCy (see docs/benchmarks.md).
+bench: install
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)

@@ -15,6 +15,8 @@ Paths and the model come from the environment (`NEWS_DATA_ROOT`, `NEWS_RAW_ROOT`
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +29,19 @@ LAKE_TABLES = [
     Asset(name=f"news_lake_{table}", uri=f"news-etl://lake/{table}")
     for table in ("documents", "sentences", "entities", "rejects", "runs")
 ]
+
+
+@contextmanager
+def fail_without_retry() -> Iterator[None]:
+    """A bad date, unknown model or unwritable lake will not fix itself: fail at once, with the one-line message."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from pipeline.errors import UserError
+
+    try:
+        yield
+    except UserError as error:
+        raise AirflowFailException(f"news-etl: {error}") from None
 
 
 @dag(
@@ -67,8 +82,9 @@ def news_nightly() -> None:
         from pipeline.config import Settings, partition_date
         from pipeline.run import plan_run
 
-        day = partition_date(params.get("date"), data_interval_start, dag_run.run_after if dag_run else None)
-        planned = plan_run(Settings.from_env(), day, allow_missing=True, force=bool(params.get("force")))
+        with fail_without_retry():
+            day = partition_date(params.get("date"), data_interval_start, dag_run.run_after if dag_run else None)
+            planned = plan_run(Settings.from_env(), day, allow_missing=True, force=bool(params.get("force")))
         return [{"etl_run_id": planned["run_id"], "shard": i} for i in range(planned["n_fresh"])]
 
     @task(multiple_outputs=False, max_active_tis_per_dagrun=4)
@@ -76,14 +92,16 @@ def news_nightly() -> None:
         from pipeline.config import Settings
         from pipeline.run import process_shard
 
-        return process_shard(Settings.from_env(), etl_run_id, shard)
+        with fail_without_retry():
+            return process_shard(Settings.from_env(), etl_run_id, shard)
 
     @task(multiple_outputs=False, outlets=LAKE_TABLES)
     def commit(jobs: list[dict[str, Any]]) -> dict[str, Any]:
         from pipeline.config import Settings
         from pipeline.run import commit_run
 
-        row = commit_run(Settings.from_env(), jobs[0]["etl_run_id"])
+        with fail_without_retry():
+            row = commit_run(Settings.from_env(), jobs[0]["etl_run_id"])
         return {k: str(v) for k, v in row.items()}
 
     @task
@@ -92,7 +110,8 @@ def news_nightly() -> None:
         from pipeline.views import build_database
 
         settings = Settings.from_env()
-        return build_database(settings.lake, settings.db)
+        with fail_without_retry():
+            return build_database(settings.lake, settings.db)
 
     jobs = plan()
     extract.expand_kwargs(jobs) >> commit(jobs) >> refresh_views()

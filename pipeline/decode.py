@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 import unicodedata
 
 from charset_normalizer import from_bytes
@@ -14,10 +15,14 @@ BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-# Share of non-ASCII bytes under which a non-UTF-8 file is taken as Windows-1252: English news with a
-# few pound signs or curly quotes. Statistical detectors guess wildly (Shift-JIS, say) on so little evidence.
-FEW_HIGH_BYTES = 0.05
+# Share of non-ASCII bytes under which a non-UTF-8 file is taken as Windows-1252: Western news with pound
+# signs, curly quotes, dashes or accents. Statistical detectors guess wildly (Shift-JIS, cp852...) on so little
+# evidence; text in Cyrillic, Greek or CJK single- and multi-byte encodings is mostly high bytes.
+FEW_HIGH_BYTES = 0.3
 MAX_CONTROL_SHARE = 0.01
+
+
+HTML_PAGE = re.compile(r"\s*<(!doctype\s+html|html[\s>])", re.IGNORECASE)
 
 
 class NotText(Exception):
@@ -32,6 +37,8 @@ def decode(data: bytes) -> tuple[str, str]:
     text = text.replace("\r\n", "\n")
     if not text.strip():
         raise NotText("no text: file holds only whitespace")
+    if HTML_PAGE.match(text):
+        raise NotText("HTML page, not a plain-text article")
     if "\x00" in text:
         raise NotText("binary content: NUL bytes in the text")
     controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f\v")

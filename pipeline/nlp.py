@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from typing import Any
 
 import spacy
 from spacy.language import Language
+from spacy.tokens import Doc
 
 from pipeline.errors import UserError
 
+# A long text is analysed in groups of pieces of at most this many characters; Docs of one group are freed
+# before the next is parsed, so memory stays flat however long the article.
+GROUP_CHARS = 1_000_000
 BREAKS = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"(?<=[.!?])\s+"), re.compile(r"\s+"))
 
 
@@ -51,3 +57,71 @@ def chunks(text: str, max_chars: int) -> list[tuple[int, str]]:
         start += cut
     pieces.append((start, text[start:]))
     return pieces
+
+
+Unit = tuple[Any, list[tuple[int, str]], bool]  # an item, (offset, text) pieces of it, whether it is its last unit
+
+
+def analyse(
+    nlp: Language, items: Iterable[tuple[Any, str | None]], chunk_chars: int, batch_size: int
+) -> Iterator[tuple[Any, list[tuple[int, Doc]], bool]]:
+    """Stream (item, text) pairs through spaCy; yields (item, [(offset, Doc)], last) in the items' order.
+
+    Items whose text is None pass through unanalysed (empty list). Long texts come in pieces, grouped; each
+    batch is parsed in a memory zone, so a yielded Doc is valid only until the next one is requested: take
+    what you need from it (strings, offsets) right away. That keeps the vocabulary from growing without
+    bound over a long run, and memory flat for huge articles.
+    """
+    max_chars = 2 * chunk_chars
+    for batch in batches(units(items, chunk_chars), batch_size, max_chars):
+        with nlp.memory_zone():
+            texts = [text for _, pieces, _ in batch for _, text in pieces]
+            docs = iter(parse(nlp, texts, max_chars))
+            for item, pieces, last in batch:
+                yield item, [(offset, next(docs)) for offset, _ in pieces], last
+
+
+def units(items: Iterable[tuple[Any, str | None]], chunk_chars: int) -> Iterator[Unit]:
+    per_group = max(1, GROUP_CHARS // chunk_chars)
+    for item, text in items:
+        if text is None:
+            yield item, [], True
+            continue
+        parts = chunks(text, chunk_chars)
+        groups = [parts[i : i + per_group] for i in range(0, len(parts), per_group)]
+        for k, group in enumerate(groups):
+            yield item, group, k == len(groups) - 1
+
+
+def batches(units: Iterable[Unit], max_pieces: int, max_chars: int) -> Iterator[list[Unit]]:
+    """Units grouped by piece count and characters: the parser's memory grows with the batch's text."""
+    batch: list[Unit] = []
+    pieces = chars = 0
+    for unit in units:
+        size = sum(len(text) for _, text in unit[1])
+        if batch and (pieces + len(unit[1]) > max_pieces or chars + size > max_chars):
+            yield batch
+            batch, pieces, chars = [], 0, 0
+        batch.append(unit)
+        pieces += len(unit[1])
+        chars += size
+    if batch:
+        yield batch
+
+
+def parse(nlp: Language, texts: list[str], max_chars: int) -> list[Doc]:
+    """All texts, a few at a time; if spaCy fails on them, each text alone, so one bad text fails alone."""
+    per_call = max(1, min(len(texts), max_chars // max([len(t) for t in texts] + [1])))
+    try:
+        return list(nlp.pipe(texts, batch_size=per_call))
+    except Exception:
+        return [parse_one(nlp, text) for text in texts]
+
+
+def parse_one(nlp: Language, text: str) -> Doc:
+    try:
+        return nlp(text)
+    except Exception as error:
+        doc = nlp.make_doc("")
+        doc.user_data["nlp_error"] = f"{type(error).__name__}: {error}"[:300]
+        return doc

@@ -12,7 +12,7 @@ import resource
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from multiprocessing import get_context
 from typing import Any
@@ -39,7 +39,7 @@ from pipeline.lake import (
     write_plan,
     write_receipt,
 )
-from pipeline.nlp import chunks, load_model, model_id
+from pipeline.nlp import analyse, load_model, model_id
 from pipeline.tables import SCHEMAS, ShardWriter, data_file, read_run_table, write_atomic
 
 log = logging.getLogger(__name__)
@@ -115,18 +115,17 @@ def process_shard(settings: Settings, run_id: str, shard_idx: int) -> dict[str, 
     receipt = {"documents": 0, "duplicates": 0, "rejects": 0}
     progress = Progress(f"shard {shard_idx}", len(sources))
     try:
-        for item, pieces in analyse(nlp, settings, read_all(settings, sources)):
-            if isinstance(item, Reject) or (error := nlp_error(pieces)):
-                reason = item.reason if isinstance(item, Reject) else f"spaCy failed on this text: {error}"
-                writer.add("rejects", [reject_row(item, reason)])
+        for item, analysis in analysed(nlp, settings, read_all(settings, sources)):
+            if isinstance(item, Reject):
+                writer.add("rejects", [reject_row(item)])
                 receipt["rejects"] += 1
             else:
-                writer.add("documents", [document_row(item, pieces, plan)])
+                writer.add("documents", [document_row(item, analysis, plan)])
                 writer.add("signatures", [{"doc_id": item.doc_id, "minhash": signature(item.text)}])
+                for table, rows in analysis.tables.items():
+                    writer.add(table, rows)
                 receipt["documents"] += 1
                 receipt["duplicates"] += item.duplicate_of is not None
-                for table, rows in extract_document(item.doc_id, item.text, pieces).items():
-                    writer.add(table, rows)
             progress.step()
         writer.close()
     except BaseException:
@@ -144,68 +143,70 @@ def read_all(settings: Settings, sources: Iterable[SourceFile]) -> Iterator[Docu
         yield replace(item, language=detect_language(item.text)) if isinstance(item, Document) else item
 
 
-def analyse(
-    nlp: Language, settings: Settings, items: Iterable[Document | Reject]
-) -> Iterator[tuple[Document | Reject, list[tuple[int, Doc]]]]:
-    """Stream items through spaCy in batches; long texts go in pieces and come back together.
+@dataclass
+class Analysis:
+    """What spaCy and the extractors made of one document, gathered over its parts."""
 
-    Rejects and exact duplicates pass through as empty texts, so the stream keeps its order.
+    tables: dict[str, list[Row]] = field(default_factory=dict)
+    n_tokens: int | None = None
+    error: str | None = None
+
+    def add(self, tables: dict[str, list[Row]], pieces: list[tuple[int, Doc]]) -> None:
+        """Rows of one more part: their per-document numbering continues where the last part stopped."""
+        for table, rows in tables.items():
+            done = self.tables.setdefault(table, [])
+            column = INDEX_COLUMNS.get(table)
+            for row in rows:
+                if column:
+                    row[column] += len(done)
+            done.extend(rows)
+        self.n_tokens = (self.n_tokens or 0) + sum(len(doc) for _, doc in pieces)
+        errors = [doc.user_data["nlp_error"] for _, doc in pieces if "nlp_error" in doc.user_data]
+        self.error = self.error or (errors[0] if errors else None)
+
+
+INDEX_COLUMNS = {"sentences": "sentence_idx", "entities": "entity_idx", "quotes": "quote_idx"}
+
+
+def extract_part(document: Document, pieces: list[tuple[int, Doc]]) -> dict[str, list[Row]]:
+    """Extract from the part of the text these pieces cover (usually all of it), with offsets into the whole.
+
+    Handing the extractors only their part keeps a huge article linear in its length, not quadratic.
     """
-
-    def pieces() -> Iterator[tuple[str, tuple[Document | Reject, int, bool]]]:
-        for item in items:
-            parts = chunks(item.text, settings.chunk_chars) if needs_nlp(item, nlp.lang) else [(0, "")]
-            for k, (offset, text) in enumerate(parts):
-                yield text, (item, offset, k == len(parts) - 1)
-
-    done: list[tuple[int, Doc]] = []
-    for batch in batches(pieces(), settings.batch_size, settings.chunk_chars * 2):
-        for doc, (item, offset, last) in zip(
-            parse_batch(nlp, [text for text, _ in batch]), [c for _, c in batch], strict=True
-        ):
-            done.append((offset, doc))
-            if last:
-                yield item, done if needs_nlp(item, nlp.lang) else []
-                done = []
+    start = pieces[0][0]
+    end = pieces[-1][0] + len(pieces[-1][1].text)
+    tables = extract_document(document.doc_id, document.text[start:end], [(o - start, d) for o, d in pieces])
+    if start:
+        for rows in tables.values():
+            for row in rows:
+                for key, value in row.items():
+                    if key.endswith("_char") and value is not None:
+                        row[key] = value + start
+    return tables
 
 
-def batches(items: Iterable[tuple[str, Any]], max_items: int, max_chars: int) -> Iterator[list[tuple[str, Any]]]:
-    """Batches of (text, context) by count and by characters: the parser's memory grows with the batch's text."""
-    batch: list[tuple[str, Any]] = []
-    chars = 0
-    for item in items:
-        if batch and (len(batch) >= max_items or chars + len(item[0]) > max_chars):
-            yield batch
-            batch, chars = [], 0
-        batch.append(item)
-        chars += len(item[0])
-    if batch:
-        yield batch
-
-
-def parse_batch(nlp: Language, texts: list[str]) -> list[Doc]:
-    """The whole batch at once; if spaCy fails on it, each text alone, so one bad text fails alone."""
-    try:
-        return list(nlp.pipe(texts, batch_size=len(texts)))
-    except Exception:
-        return [parse_one(nlp, text) for text in texts]
-
-
-def parse_one(nlp: Language, text: str) -> Doc:
-    try:
-        return nlp(text)
-    except Exception as error:
-        doc = nlp.make_doc("")
-        doc.user_data["nlp_error"] = f"{type(error).__name__}: {error}"[:300]
-        return doc
+def analysed(
+    nlp: Language, settings: Settings, items: Iterable[Document | Reject]
+) -> Iterator[tuple[Document | Reject, Analysis]]:
+    """Each item with its analysis; exact duplicates, rejects and other languages get an empty one."""
+    texts = ((item, item.text if needs_nlp(item, nlp.lang) else None) for item in items)
+    analysis = Analysis()
+    for item, pieces, last in analyse(nlp, texts, settings.chunk_chars, settings.batch_size):
+        if pieces:
+            analysis.add(extract_part(item, pieces), pieces)
+        if last:
+            if analysis.error:
+                log.warning("%s: spaCy failed on part of the text: %s", item.source_path, analysis.error)
+            yield item, analysis
+            analysis = Analysis()
 
 
 def extract_texts(settings: Settings, texts: Iterable[tuple[str, str]]) -> Iterator[tuple[str, dict[str, list[Row]]]]:
     """(doc_id, text) -> (doc_id, rows per table) through exactly the path files take: what evaluations use."""
     nlp = load_model(settings.model, settings.exclude)
     documents = (Document(doc_id, doc_id, text, "utf-8", 0, "", None, detect_language(text)) for doc_id, text in texts)
-    for item, pieces in analyse(nlp, settings, documents):
-        yield item.doc_id, extract_document(item.doc_id, item.text, pieces)
+    for item, analysis in analysed(nlp, settings, documents):
+        yield item.doc_id, analysis.tables
 
 
 def needs_nlp(item: Document | Reject, model_language: str) -> bool:
@@ -217,11 +218,7 @@ def needs_nlp(item: Document | Reject, model_language: str) -> bool:
     )
 
 
-def nlp_error(pieces: list[tuple[int, Doc]]) -> str | None:
-    return next((doc.user_data["nlp_error"] for _, doc in pieces if "nlp_error" in doc.user_data), None)
-
-
-def document_row(document: Document, pieces: list[tuple[int, Doc]], plan: dict[str, Any]) -> dict[str, Any]:
+def document_row(document: Document, analysis: Analysis, plan: dict[str, Any]) -> dict[str, Any]:
     dateline = dateline_of(document.text) or {}
     return {
         "doc_id": document.doc_id,
@@ -232,9 +229,10 @@ def document_row(document: Document, pieces: list[tuple[int, Doc]], plan: dict[s
         "dateline_date": dateline.get("date_text"),
         "dateline_source": dateline.get("source"),
         "language": document.language,
-        "is_analysed": bool(pieces),
+        "is_analysed": analysis.n_tokens is not None,
+        "analysis_error": analysis.error,
         "text": document.text,
-        "n_tokens": sum(len(doc) for _, doc in pieces) if pieces else None,
+        "n_tokens": analysis.n_tokens,
         "n_chars": len(document.text),
         "n_bytes": document.n_bytes,
         "content_sha256": document.sha256,
@@ -245,10 +243,10 @@ def document_row(document: Document, pieces: list[tuple[int, Doc]], plan: dict[s
     }
 
 
-def reject_row(item: Document | Reject, reason: str) -> dict[str, Any]:
+def reject_row(item: Reject) -> dict[str, Any]:
     return {
         "source_path": item.source_path,
-        "reason": reason,
+        "reason": item.reason,
         "n_bytes": item.n_bytes,
         "content_sha256": item.sha256,
     }

@@ -27,6 +27,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("dateline_source", pa.string()),
             ("language", pa.string()),
             ("is_analysed", pa.bool_()),
+            ("analysis_error", pa.string()),
             ("text", pa.large_string()),
             ("n_tokens", pa.int32()),
             ("n_chars", pa.int64()),

@@ -29,7 +29,12 @@ def wait_backfill(server, backfill_id: int, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.api("GET", f"/api/v2/backfills/{backfill_id}").json()["completed_at"]:
+            # Airflow 3.3's scheduler can crash (ObjectDeletedError) when a reprocessing backfill replaces
+            # runs it is still looking at right after marking the previous backfill complete: let it settle.
+            time.sleep(10)
             return
+        health = server.api("GET", "/api/v2/monitor/health").json()
+        assert health["scheduler"]["status"] == "healthy", f"scheduler down:\n{server.tail()}"
         time.sleep(3)
     pytest.fail(f"backfill {backfill_id} not complete after {timeout}s:\n{server.tail()}")
 

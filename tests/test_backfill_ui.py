@@ -74,7 +74,7 @@ def submit_backfill(page: Page, first: str, last: str) -> None:
     page.get_by_role("radiogroup", name="Reprocess Behavior").get_by_text("Missing Runs", exact=True).click()
     expect(page.get_by_text(f"{len(DAYS)} runs will be triggered.")).to_be_visible()
     page.get_by_role("button", name="Run Backfill").click()
-    expect(page.get_by_text("Backfill generated")).to_be_visible()
+    expect(page.get_by_text("Backfill generated").first).to_be_visible()
 
 
 def wait_for_success(page: Page, server, first: str, last: str, timeout: float = 300) -> None:

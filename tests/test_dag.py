@@ -71,3 +71,23 @@ def test_run_without_a_date_takes_its_data_interval_day(dagbag, tmp_path, monkey
     assert run.state == "success"
     assert run.data_interval_start == datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
     assert [p.name for p in (tmp_path / "lake" / "documents").iterdir()] == ["date=2026-11-23"]
+
+
+def test_a_bad_date_is_refused_when_the_run_is_triggered(dagbag):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    with pytest.raises(ParamValidationError, match="'2026-02-30' is not a 'date'"):
+        dagbag.dags["news_nightly"].test(run_conf={"date": "2026-02-30"})
+
+
+def test_a_bad_setting_fails_the_task_at_once_with_the_clear_message(dagbag, tmp_path, monkeypatch, capfd):
+    monkeypatch.setenv("NEWS_DATA_ROOT", str(tmp_path))
+    monkeypatch.setenv("NEWS_RAW_ROOT", str(SAMPLE_RAW))
+    monkeypatch.setenv("NEWS_MODEL", "xx_no_such_model")
+    run = dagbag.dags["news_nightly"].test(run_conf={"date": SAMPLE_DATES[0].isoformat()})
+    assert run.state == "failed"
+    out, err = capfd.readouterr()  # the task log, as Airflow's structlog writes it
+    assert "AirflowFailException: news-etl: spaCy model 'xx_no_such_model' is not installed" in out + err
+    plan = next(ti for ti in run.get_task_instances() if ti.task_id == "plan")
+    assert plan.try_number == 1  # not retried: a missing model will not install itself
+    assert not (tmp_path / "lake" / "documents").exists()

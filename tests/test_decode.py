@@ -53,3 +53,15 @@ def test_russian_cp1251_is_detected():
 def test_not_text_is_refused_with_a_reason(data, reason):
     with pytest.raises(NotText, match=reason):
         decode(data)
+
+
+def test_an_html_page_is_not_an_article():
+    with pytest.raises(NotText, match="HTML page"):
+        decode(b"\n  <!DOCTYPE html>\n<html><body><p>Story</p></body></html>")
+    text, _ = decode(b"Tags in copy\n\nThe <b> tag is bold, said the <html> guide.")
+    assert text.startswith("Tags")
+
+
+def test_short_typographic_cp1252_is_not_mistaken_for_a_dos_code_page():
+    text = "Rates\n\nThe bank’s “pause” – analysts said – is over. Cost: €5.\n"
+    assert decode(text.encode("cp1252")) == (text, "cp1252")

@@ -1,5 +1,6 @@
 """Language detection: the main language's ISO 639-1 code, 'und' when the text cannot tell, and cheap."""
 
+import random
 import time
 
 import pytest
@@ -44,3 +45,11 @@ def test_costs_next_to_nothing():
         detect_language(text)
     per_doc = (time.perf_counter() - start) / 200
     assert per_doc < 0.002, f"{per_doc * 1e6:.0f} µs per document"  # spaCy takes about 50 ms
+
+
+def test_noise_without_a_language_is_undetermined_so_it_is_analysed():
+    rng = random.Random(3)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    for _ in range(5):
+        dump = "\n".join("".join(rng.choice(alphabet) for _ in range(76)) for _ in range(200))
+        assert detect_language(dump) == "und"

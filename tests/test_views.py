@@ -3,6 +3,7 @@
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -71,3 +72,25 @@ def test_lake_path_with_quotes_is_quoted_not_pasted(tmp_path):
 def test_views_on_an_empty_lake_is_a_clear_error(tmp_path):
     with pytest.raises(UserError, match="no committed partition"):
         build_database(tmp_path / "lake", tmp_path / "news.duckdb")
+
+
+def test_rebuild_while_the_duckdb_cli_holds_the_database(sample_lake, tmp_path):
+    """An analyst's `duckdb news.duckdb` session (read-write, the CLI's default) neither blocks nor breaks."""
+    db = tmp_path / "news.duckdb"
+    shutil.copy(sample_lake.db, db)
+    analyst = subprocess.Popen(
+        [str(DUCKDB_CLI), str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        analyst.stdin.write("select count(*) from documents;\n")
+        analyst.stdin.flush()
+        time.sleep(1)  # the CLI has opened the file and holds its lock
+        assert analyst.poll() is None
+        build_database(sample_lake.lake, db)
+        with duckdb.connect(str(db), read_only=True) as con:
+            assert con.execute("select count(*) from documents").fetchone() == (38,)
+        analyst.stdin.write("select count(*) as still_working from documents;\n.quit\n")
+        out, _ = analyst.communicate(timeout=30)
+    finally:
+        analyst.kill()
+    assert out.count("38") == 2

@@ -17,6 +17,7 @@ from datasketch import LeanMinHash, MinHash, MinHashLSH
 NUM_PERM = 128
 SHINGLE_WORDS = 5
 THRESHOLD = 0.8
+BATCH_SHINGLES = 4096
 WORD = re.compile(r"\w+")
 _EMPTY = MinHash(num_perm=NUM_PERM)  # its permutations, made once: MinHash() would remake them each time
 
@@ -24,9 +25,12 @@ _EMPTY = MinHash(num_perm=NUM_PERM)  # its permutations, made once: MinHash() wo
 def signature(text: str) -> list[int]:
     """The MinHash signature of the text's lower-cased word 5-shingles (whole text if shorter)."""
     words = WORD.findall(text.lower())
-    shingles = [" ".join(words[i : i + SHINGLE_WORDS]) for i in range(max(1, len(words) - SHINGLE_WORDS + 1))]
     minhash = _EMPTY.copy()
-    minhash.update_batch([s.encode("utf-8") for s in shingles])
+    n_shingles = max(1, len(words) - SHINGLE_WORDS + 1)
+    # update_batch hashes a (shingles x permutations) matrix at once: feed it slices, so memory stays small
+    for start in range(0, n_shingles, BATCH_SHINGLES):
+        stop = min(start + BATCH_SHINGLES, n_shingles)
+        minhash.update_batch([" ".join(words[i : i + SHINGLE_WORDS]).encode("utf-8") for i in range(start, stop)])
     return minhash.hashvalues.tolist()
 
 

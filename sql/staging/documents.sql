@@ -31,6 +31,7 @@ final as (
         dateline_source,
         language,
         is_analysed,
+        analysis_error,
         text,
         n_tokens,
         n_chars,
