@@ -97,7 +97,9 @@ def time_views(work: Path, repeats: int) -> tuple[int, dict[str, float]]:
     timings = {}
     with duckdb.connect(str(work / "news.duckdb"), read_only=True) as con:
         entity_rows = con.execute("select count(*) from entities").fetchone()[0]
-        views = [r[0] for r in con.execute("select view_name from duckdb_views() where not internal order by 1")]
+        views = [
+            r[0] for r in con.execute("select view_name from duckdb_views() where not internal order by 1").fetchall()
+        ]
         for view in views:
             runs = []
             for _ in range(repeats):
@@ -115,7 +117,7 @@ def main() -> None:
     parser.add_argument("--views-rows", type=int, default=1_000_000, help="entity rows for the view timings")
     parser.add_argument("--repeats", type=int, default=5, help="repeats per view query (median reported)")
     args = parser.parse_args()
-    corpora = args.corpus or [REPO.parent / "shared/corpora/reuters21578", REPO.parent / "shared/corpora/bbc"]
+    corpora = args.corpus or [REPO.parent / "shared/corpora/bbc", REPO.parent / "shared/corpora/reuters21578"]
 
     sys.path.insert(0, str(REPO))
     from pipeline.config import DEFAULT_EXCLUDE, Settings
@@ -136,46 +138,49 @@ def main() -> None:
                 target = landing / f.relative_to(corpus)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(f, target)
+            n = len(files)
+            print(f"\n== {corpus.name}: {n} files", flush=True)
+            print(f"{'phase':44} {'seconds':>9} {'docs/s':>8}  ratio", flush=True)
             full = bare(settings.model, files, [], work)
+            row("bare spaCy, full pipeline (ceiling)", full["seconds"], n, "1.00")
             trimmed = bare(settings.model, files, list(DEFAULT_EXCLUDE), work)
+            row(
+                "bare spaCy, news-etl exclusions", trimmed["seconds"], n, f"{full['seconds'] / trimmed['seconds']:.2f}x"
+            )
             one = news_etl(work, "--workers", "1")
+            row(
+                "news-etl run --workers 1 (all tables)",
+                one["seconds"],
+                n,
+                f"{full['seconds'] / one['seconds']:.2f}x the ceiling "
+                f"({trimmed['seconds'] / one['seconds']:.2f}x bare with the same exclusions)",
+            )
             two = news_etl(work, "--workers", "2", "--force")
+            row(
+                "news-etl run --workers 2 --force", two["seconds"], n, f"{one['seconds'] / two['seconds']:.2f}x speedup"
+            )
             rerun = news_etl(work, "--workers", "1")
+            row(
+                "rerun of the unchanged date",
+                rerun["seconds"],
+                n,
+                f"{100 * rerun['seconds'] / one['seconds']:.1f}% of first",
+            )
+            print(f"{full['tokens']:,} tokens; {one['summary']}", flush=True)
+            print(
+                f"peak RSS (MB): bare full {full['peak_rss_mb']}, bare trimmed {trimmed['peak_rss_mb']}, "
+                f"--workers 1 {one['peak_rss_mb']}, --workers 2 {two['peak_rss_mb']}",
+                flush=True,
+            )
             copies = replicate_lake(work / "lake", args.views_rows)
             entity_rows, views = time_views(work, args.repeats)
+            print(f"DuckDB views over {entity_rows:,} entity rows ({copies} dates), median of {args.repeats}:")
+            for view, seconds in views.items():
+                print(f"  {view:32} {seconds * 1000:8.1f} ms", flush=True)
 
-        n = len(files)
 
-        def rate(seconds: float, n: int = n) -> float:
-            return n / seconds
-
-        print(f"\n== {corpus.name}: {n} files, {full['tokens']:,} tokens; {one['summary']}")
-        print(f"{'phase':44} {'seconds':>9} {'docs/s':>8}  ratio")
-        print(f"{'bare spaCy, full pipeline (ceiling)':44} {full['seconds']:9.1f} {rate(full['seconds']):8.1f}  1.00")
-        print(
-            f"{'bare spaCy, news-etl exclusions':44} {trimmed['seconds']:9.1f} {rate(trimmed['seconds']):8.1f}"
-            f"  {full['seconds'] / trimmed['seconds']:.2f}x the ceiling's speed"
-        )
-        print(
-            f"{'news-etl run --workers 1 (all tables)':44} {one['seconds']:9.1f} {rate(one['seconds']):8.1f}"
-            f"  {full['seconds'] / one['seconds']:.2f}x the ceiling's speed"
-            f" ({trimmed['seconds'] / one['seconds']:.2f}x bare with the same exclusions)"
-        )
-        print(
-            f"{'news-etl run --workers 2 --force':44} {two['seconds']:9.1f} {rate(two['seconds']):8.1f}"
-            f"  {one['seconds'] / two['seconds']:.2f}x speedup over --workers 1"
-        )
-        print(
-            f"{'rerun of the unchanged date':44} {rerun['seconds']:9.1f} {'':8}"
-            f"  {100 * rerun['seconds'] / one['seconds']:.1f}% of the first run"
-        )
-        print(
-            f"peak RSS (MB): bare full {full['peak_rss_mb']}, bare trimmed {trimmed['peak_rss_mb']}, "
-            f"--workers 1 {one['peak_rss_mb']}, --workers 2 {two['peak_rss_mb']}"
-        )
-        print(f"DuckDB views over {entity_rows:,} entity rows ({copies} dates), median of {args.repeats}:")
-        for view, seconds in views.items():
-            print(f"  {view:32} {seconds * 1000:8.1f} ms")
+def row(phase: str, seconds: float, n: int, ratio: str) -> None:
+    print(f"{phase:44} {seconds:9.1f} {n / seconds:8.1f}  {ratio}", flush=True)
 
 
 if __name__ == "__main__":
