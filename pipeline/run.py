@@ -25,7 +25,7 @@ from pipeline import PIPELINE_VERSION
 from pipeline.config import Settings
 from pipeline.documents import Document, Reject, SourceFile, list_partition, read_document, shard
 from pipeline.errors import UserError
-from pipeline.extract import Row, extract_document, title_of
+from pipeline.extract import EXTRACTED_TABLES, Row, extract_document, title_of
 from pipeline.extract.datelines import dateline_of
 from pipeline.extract.language import detect_language, model_reads
 from pipeline.extract.near_duplicates import cluster_rows, signature
@@ -147,7 +147,7 @@ def read_all(settings: Settings, sources: Iterable[SourceFile]) -> Iterator[Docu
 class Analysis:
     """What spaCy and the extractors made of one document, gathered over its parts."""
 
-    tables: dict[str, list[Row]] = field(default_factory=dict)
+    tables: dict[str, list[Row]] = field(default_factory=lambda: {table: [] for table in EXTRACTED_TABLES})
     n_tokens: int | None = None
     error: str | None = None
 

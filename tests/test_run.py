@@ -9,7 +9,7 @@ import pytest
 from conftest import SAMPLE_DATES, SAMPLE_RAW, make_settings, sample_files
 from pipeline.errors import UserError
 from pipeline.lake import committed_runs, read_plan
-from pipeline.run import commit_run, plan_run, process_shard, run_partition, shard_count
+from pipeline.run import commit_run, extract_texts, plan_run, process_shard, run_partition, shard_count
 from pipeline.views import build_database
 
 
@@ -172,3 +172,11 @@ def test_rerun_takes_over_unchanged_files_and_analyses_the_rest(tmp_path, monkey
     assert plan_run(settings, day)["n_shards"] == 1
     monkeypatch.undo()
     assert plan_run(settings, day, force=True)["reused_from"] is None
+
+
+def test_extract_texts_gives_every_table_also_for_text_not_analysed(tmp_path):
+    russian = "Центральный банк повысил ключевую ставку до шестнадцати процентов годовых, сообщил регулятор. " * 3
+    english = "Clara Hoffmann said on Monday that the bank would raise rates. Hoffmann left for Berlin."
+    rows = dict(extract_texts(make_settings(tmp_path), [("ru", russian), ("en", english)]))
+    assert rows["ru"] == {"sentences": [], "entities": [], "quotes": []}
+    assert rows["en"]["entities"] and rows["en"]["sentences"]

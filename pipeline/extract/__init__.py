@@ -13,6 +13,7 @@ from pipeline.extract.sentences import sentence_rows
 from pipeline.extract.titles import title_of
 
 Row = dict[str, Any]
+EXTRACTED_TABLES = ("sentences", "entities", "quotes")  # what extract_document returns, for every document
 
 
 def extract_document(doc_id: str, text: str, pieces: Sequence[tuple[int, Doc]]) -> dict[str, list[Row]]:
@@ -25,4 +26,4 @@ def extract_document(doc_id: str, text: str, pieces: Sequence[tuple[int, Doc]]) 
     }
 
 
-__all__ = ["Row", "extract_document", "title_of"]
+__all__ = ["EXTRACTED_TABLES", "Row", "extract_document", "title_of"]
