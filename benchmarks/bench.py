@@ -76,12 +76,14 @@ def news_etl(work: Path, *args: str) -> dict:
     return {"seconds": seconds, "peak_rss_mb": peaks, "summary": out.stdout.strip().splitlines()[0]}
 
 
-def replicate_lake(lake: Path, target_entity_rows: int) -> int:
+def replicate_lake(work: Path, target_entity_rows: int) -> int:
     """Copy the date's committed partition under more dates until the entities reach the target; returns copies."""
     import duckdb
 
-    with duckdb.connect() as con:
-        per_day = con.execute(f"select count(*) from read_parquet('{lake}/entities/*/*.parquet')").fetchone()[0]
+    lake = work / "lake"
+    subprocess.run([str(BIN / "news-etl"), "views", "--data-root", str(work)], check=True, capture_output=True)
+    with duckdb.connect(str(work / "news.duckdb"), read_only=True) as con:
+        per_day = con.execute("select count(*) from entities").fetchone()[0]  # the current run's rows only
     copies = max(1, -(-target_entity_rows // max(per_day, 1)))
     for table_dir in [p for p in lake.iterdir() if p.is_dir() and not p.name.startswith("_")]:
         source = table_dir / f"date={DAY}"
@@ -172,7 +174,7 @@ def main() -> None:
                 f"--workers 1 {one['peak_rss_mb']}, --workers 2 {two['peak_rss_mb']}",
                 flush=True,
             )
-            copies = replicate_lake(work / "lake", args.views_rows)
+            copies = replicate_lake(work, args.views_rows)
             entity_rows, views = time_views(work, args.repeats)
             print(f"DuckDB views over {entity_rows:,} entity rows ({copies} dates), median of {args.repeats}:")
             for view, seconds in views.items():
