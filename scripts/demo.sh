@@ -25,8 +25,9 @@ done
 sql() { echo; echo "news-etl sql \"$1\""; news-etl sql "$1"; }
 sql "select date, files_seen, documents, duplicates, rejects, model from runs where is_current order by date"
 sql "select date, source_path, reason from rejects order by date"
-sql "select date, title, encoding, duplicate_of from documents where encoding <> 'utf-8' or is_duplicate"
-sql "select canonical, label, sum(mentions) as mentions, count(*) as days from entity_mentions_daily group by all order by mentions desc limit 10"
+sql "select date, title, dateline, encoding, duplicate_of, near_duplicate_cluster from documents where encoding <> 'utf-8' or near_duplicate_cluster is not null order by date, title"
+sql "select canonical_key, any_value(canonical) as canonical, sum(mentions) as mentions, count(*) as days from entity_mentions_daily group by canonical_key order by mentions desc, canonical_key limit 10"
+sql "select speaker, sum(quotes) as quotes, count(*) as days from quotes_by_speaker_daily group by speaker order by quotes desc, speaker limit 8"
 sql "select entity_a, entity_b, documents from entity_cooccurrence order by documents desc, entity_a limit 8"
 echo
 echo "Database: $NEWS_DATA_ROOT/news.duckdb  (try: .venv/bin/duckdb $NEWS_DATA_ROOT/news.duckdb -c 'from documents limit 5')"
