@@ -30,6 +30,14 @@ REPO = Path(__file__).parent.parent
 SAMPLE_RAW = REPO / "samples" / "raw"
 SAMPLE_DATES = sorted(date.fromisoformat(p.name) for p in SAMPLE_RAW.iterdir() if p.is_dir())
 SHARED = REPO.parent / "shared"
+# A short invented story the extraction tests share: a full name, its surname alone, a place, a dateline.
+STORY = (
+    "Hoffmann wins backing for budget plan\n\n"
+    "BERLIN, Nov 24 - German Finance Minister Clara Hoffmann won cabinet backing on Tuesday for a budget "
+    "that trims spending by 12 billion euros. Hoffmann told reporters the plan was fair. "
+    "Jonas Brandt, the opposition leader, said Brandt's party would vote against it.\n\n"
+    "Officials in Washington welcomed the plan."
+)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

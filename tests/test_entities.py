@@ -5,6 +5,7 @@ Most tests set the model's entities by hand on a tokenized Doc, so they test our
 
 from spacy.tokens import Doc
 
+from conftest import STORY
 from pipeline.extract import extract_document
 from pipeline.extract.entities import (
     Mention,
@@ -15,14 +16,6 @@ from pipeline.extract.entities import (
     entity_rows,
 )
 from pipeline.nlp import chunks
-
-STORY = (
-    "Hoffmann wins backing for budget plan\n\n"
-    "BERLIN, Nov 24 - German Finance Minister Clara Hoffmann won cabinet backing on Tuesday for a budget "
-    "that trims spending by 12 billion euros. Hoffmann told reporters the plan was fair. "
-    "Jonas Brandt, the opposition leader, said Brandt's party would vote against it.\n\n"
-    "Officials in Washington welcomed the plan."
-)
 
 
 def marked(nlp, text: str, *marks: tuple[str, str] | tuple[str, str, int]) -> Doc:

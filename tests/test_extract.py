@@ -1,13 +1,6 @@
+from conftest import STORY
 from pipeline.extract import extract_document, title_of
 from pipeline.nlp import chunks
-
-STORY = (
-    "Hoffmann wins backing for budget plan\n\n"
-    "BERLIN, Nov 24 - German Finance Minister Clara Hoffmann won cabinet backing on Tuesday for a budget "
-    "that trims spending by 12 billion euros. Hoffmann told reporters the plan was fair. "
-    "Jonas Brandt, the opposition leader, said Brandt's party would vote against it.\n\n"
-    "Officials in Washington welcomed the plan."
-)
 
 
 def test_sentence_rows_from_the_real_model(nlp):
