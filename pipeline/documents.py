@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from pipeline.decode import NotText, decode
+from pipeline.storage import Location, is_local
 
 # Uploads in progress and hidden files are not articles yet: they are skipped, and counted as ignored.
 PARTIAL_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload")
@@ -51,7 +52,7 @@ def doc_id_for(source_path: str) -> str:
     return hashlib.blake2b(source_path.encode("utf-8"), digest_size=8).hexdigest()
 
 
-def list_partition(raw_root: Path, day: date) -> tuple[list[SourceFile], list[str]]:
+def list_partition(raw_root: Location, day: date) -> tuple[list[SourceFile], list[str]]:
     """Every file under RAW/<day>/, sorted; exact duplicates point at their first copy.
 
     Returns (files, ignored): ignored are hidden files and partial uploads, which are not yet articles.
@@ -59,22 +60,33 @@ def list_partition(raw_root: Path, day: date) -> tuple[list[SourceFile], list[st
     folder = raw_root / day.isoformat()
     files: list[SourceFile] = []
     ignored: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            path = Path(dirpath) / name
-            source_path = path.relative_to(raw_root).as_posix()
-            if name.startswith(".") or name.endswith(PARTIAL_SUFFIXES):
-                ignored.append(source_path)
-            else:
-                files.append(_describe(path, folder, source_path))
+    for relative in _walk(folder):
+        source_path = f"{day.isoformat()}/{relative}"
+        name = relative.rsplit("/", 1)[-1]
+        if name.startswith(".") or name.endswith(PARTIAL_SUFFIXES):
+            ignored.append(source_path)
+        else:
+            files.append(_describe(folder / relative, folder, source_path))
     files.sort(key=lambda f: f.source_path)
     return _mark_duplicates(files), sorted(ignored)
 
 
-def _describe(path: Path, folder: Path, source_path: str) -> SourceFile:
+def _walk(folder: Location) -> list[str]:
+    """Paths of the files under folder, relative to it, skipping hidden folders (never following links)."""
+    if is_local(folder):
+        found = []
+        for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            found += [(Path(dirpath) / name).relative_to(folder).as_posix() for name in filenames]
+        return sorted(found)
+    prefix = folder.path.rstrip("/") + "/"
+    keys = [key.removeprefix(prefix) for key in folder.fs.find(folder.path)]
+    return sorted(k for k in keys if k and not any(part.startswith(".") for part in k.split("/")[:-1]))
+
+
+def _describe(path: Location, folder: Location, source_path: str) -> SourceFile:
     doc_id = doc_id_for(source_path)
-    if path.is_symlink():
+    if is_local(path) and path.is_symlink():
         target = path.resolve()
         if not target.is_relative_to(folder.resolve()):
             return SourceFile(source_path, doc_id, 0, None, reject_reason="symlink pointing outside the landing folder")
@@ -87,14 +99,14 @@ def _describe(path: Path, folder: Path, source_path: str) -> SourceFile:
     return SourceFile(source_path, doc_id, size, digest)
 
 
-def _size(path: Path) -> int:
+def _size(path: Location) -> int:
     try:
         return path.stat().st_size
     except OSError:
         return 0
 
 
-def _hash(path: Path) -> tuple[int, str]:
+def _hash(path: Location) -> tuple[int, str]:
     digest = hashlib.sha256()
     size = 0
     with path.open("rb") as handle:
@@ -127,7 +139,7 @@ def shard(files: list[SourceFile], n_shards: int) -> list[list[SourceFile]]:
     return [sorted(s, key=lambda f: f.source_path) for s in shards]
 
 
-def read_document(raw_root: Path, source: SourceFile, max_bytes: int) -> Document | Reject:
+def read_document(raw_root: Location, source: SourceFile, max_bytes: int) -> Document | Reject:
     """Read and decode one file; every failure becomes a Reject with a reason a person can act on."""
     if source.reject_reason:
         return Reject(source.source_path, source.reject_reason, source.n_bytes, source.sha256)

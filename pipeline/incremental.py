@@ -8,14 +8,13 @@ is always complete on its own and the commit and the views need not know which r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from pipeline.documents import SourceFile
 from pipeline.lake import committed_runs
+from pipeline.storage import Location, read_parquet
 from pipeline.tables import SCHEMAS, SHARD_TABLES, data_file, partition_dir, read_run_table, write_atomic
 
 
@@ -28,13 +27,13 @@ class Previous:
     rejects: dict[str, str]  # source_path -> content_sha256
 
 
-def previous_run(lake: Path, day: str, model: str, pipeline_version: str) -> Previous | None:
+def previous_run(lake: Location, day: str, model: str, pipeline_version: str) -> Previous | None:
     """The current run of the date if it was made by the same model and extractor version."""
     committed = committed_runs(lake, day)
     if not committed:
         return None
     run_id = committed[-1]
-    run = pq.read_table(partition_dir(lake, "runs", day) / f"{run_id}.parquet").to_pylist()[0]
+    run = read_parquet(partition_dir(lake, "runs", day) / f"{run_id}.parquet").to_pylist()[0]
     if (run["model"], run["pipeline_version"]) != (model, pipeline_version):
         return None
     documents = read_run_table(lake, "documents", day, run_id, ["doc_id", "content_sha256", "duplicate_of"])
@@ -67,7 +66,7 @@ def split_reusable(files: list[SourceFile], previous: Previous | None) -> tuple[
 
 
 def carry_over(
-    lake: Path, day: str, previous: Previous, run_id: str, shard: int, doc_ids: set[str], reject_paths: set[str]
+    lake: Location, day: str, previous: Previous, run_id: str, shard: int, doc_ids: set[str], reject_paths: set[str]
 ) -> dict[str, int]:
     """Copy the reused rows of every table into the new run's carry shard; returns its receipt."""
     keys = {"rejects": ("source_path", reject_paths)}

@@ -10,26 +10,24 @@ removes later; the write itself is a rename (or a single object PUT), so readers
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
-import shutil
 import time
 from dataclasses import asdict
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from pipeline.documents import SourceFile
 from pipeline.errors import UserError
+from pipeline.storage import Location, is_local, read_parquet, remove_tree, write_bytes
 from pipeline.tables import RUN_TABLES, SCHEMAS, partition_dir, write_atomic
 
 RUNS_DIR = "_runs"  # plans and shard receipts: underscore folders are not tables
 KEEP_COMMITTED = 2  # the current run and the one before, so queries already running can finish
 STALE_SECONDS = 24 * 3600  # files of a run that never committed are garbage after this
+RUN_ID = re.compile(r"^r\d{8}T\d{12}-[0-9a-f]{6}$")
 RUN_FILE = re.compile(r"^\.?(?P<run_id>r\d{8}T\d{12}-[0-9a-f]{6})-\d{5}\.parquet(\.tmp)?$")
 
 
@@ -43,35 +41,34 @@ def run_started(run_id: str) -> datetime:
     return datetime.strptime(run_id[1:22], "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
 
 
-def check_writable(lake: Path) -> None:
+def check_writable(lake: Location) -> None:
+    """Fail before any work is done when the lake cannot be written (or the store not reached)."""
     try:
-        lake.mkdir(parents=True, exist_ok=True)
-        probe = lake / f".write-probe-{os.getpid()}"
-        probe.write_bytes(b"")
+        if is_local(lake):
+            lake.mkdir(parents=True, exist_ok=True)
+        probe = lake / RUNS_DIR / f".write-probe-{secrets.token_hex(4)}"
+        write_bytes(probe, b"")
         probe.unlink()
     except OSError as error:
-        raise UserError(f"lake {lake} is not writable: {error.strerror}") from None
+        raise UserError(f"lake {lake} is not writable: {error.strerror or error}") from None
 
 
-def run_dir(lake: Path, run_id: str) -> Path:
+def run_dir(lake: Location, run_id: str) -> Location:
     return lake / RUNS_DIR / run_id
 
 
-def write_json(path: Path, value: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(value, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+def write_json(path: Location, value: Any) -> None:
+    write_bytes(path, json.dumps(value, indent=1).encode("utf-8"))
 
 
-def write_plan(lake: Path, plan: dict[str, Any], shards: list[list[SourceFile]]) -> None:
+def write_plan(lake: Location, plan: dict[str, Any], shards: list[list[SourceFile]]) -> None:
     write_json(
         run_dir(lake, plan["run_id"]) / "plan.json",
         {**plan, "shards": [[asdict(f) for f in s] for s in shards]},
     )
 
 
-def read_plan(lake: Path, run_id: str) -> tuple[dict[str, Any], list[list[SourceFile]]]:
+def read_plan(lake: Location, run_id: str) -> tuple[dict[str, Any], list[list[SourceFile]]]:
     path = run_dir(lake, run_id) / "plan.json"
     try:
         plan = json.loads(path.read_text(encoding="utf-8"))
@@ -81,11 +78,11 @@ def read_plan(lake: Path, run_id: str) -> tuple[dict[str, Any], list[list[Source
     return plan, shards
 
 
-def write_receipt(lake: Path, run_id: str, shard: int, receipt: dict[str, int]) -> None:
+def write_receipt(lake: Location, run_id: str, shard: int, receipt: dict[str, int]) -> None:
     write_json(run_dir(lake, run_id) / f"shard-{shard:05d}.json", receipt)
 
 
-def read_receipts(lake: Path, run_id: str, n_shards: int) -> list[dict[str, int]]:
+def read_receipts(lake: Location, run_id: str, n_shards: int) -> list[dict[str, int]]:
     receipts = []
     for shard in range(n_shards):
         path = run_dir(lake, run_id) / f"shard-{shard:05d}.json"
@@ -95,7 +92,7 @@ def read_receipts(lake: Path, run_id: str, n_shards: int) -> list[dict[str, int]
     return receipts
 
 
-def commit(lake: Path, plan: dict[str, Any], receipts: list[dict[str, int]]) -> dict[str, Any]:
+def commit(lake: Location, plan: dict[str, Any], receipts: list[dict[str, int]]) -> dict[str, Any]:
     """Publish the run: check every file is accounted for, then write its runs row (the one atomic step)."""
     files_seen = plan["files_seen"]
     accounted = sum(r["documents"] + r["rejects"] for r in receipts)
@@ -123,16 +120,16 @@ def commit(lake: Path, plan: dict[str, Any], receipts: list[dict[str, int]]) -> 
     return row
 
 
-def committed_runs(lake: Path, day: str) -> list[str]:
+def committed_runs(lake: Location, day: str) -> list[str]:
     """Run ids committed for a date, oldest commit first."""
     folder = partition_dir(lake, "runs", day)
     if not folder.is_dir():
         return []
-    rows = [pq.read_table(p, columns=["run_id", "finished_at"]).to_pylist()[0] for p in folder.glob("*.parquet")]
+    rows = [read_parquet(p, columns=["run_id", "finished_at"]).to_pylist()[0] for p in folder.glob("*.parquet")]
     return [r["run_id"] for r in sorted(rows, key=lambda r: (r["finished_at"], r["run_id"]))]
 
 
-def collect_garbage(lake: Path, day: str) -> None:
+def collect_garbage(lake: Location, day: str) -> None:
     """Drop the files of superseded runs, keeping the newest few, and of runs that died long ago."""
     committed = committed_runs(lake, day)
     keep = set(committed[-KEEP_COMMITTED:])
@@ -151,6 +148,7 @@ def collect_garbage(lake: Path, day: str) -> None:
             if run_id in superseded or stale:
                 path.unlink(missing_ok=True)
     # Plans and receipts matter only while a run is in flight.
-    for folder in (lake / RUNS_DIR).glob("r*"):
-        if folder.name in superseded or run_started(folder.name).timestamp() < cutoff:
-            shutil.rmtree(folder, ignore_errors=True)
+    runs_dir = lake / RUNS_DIR
+    for folder in runs_dir.iterdir() if runs_dir.is_dir() else []:
+        if RUN_ID.match(folder.name) and (folder.name in superseded or run_started(folder.name).timestamp() < cutoff):
+            remove_tree(folder)

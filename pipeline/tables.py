@@ -6,12 +6,12 @@ Files live at LAKE/<table>/date=YYYY-MM-DD/<run_id>-<shard>.parquet. The date is
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from pipeline.storage import Location, arrow_target, publish, read_parquet, staged, write_parquet
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 
@@ -129,27 +129,25 @@ ROW_GROUP_TEXT_CHARS = 32_000_000
 WRITE_OPTIONS: dict[str, Any] = {"compression": "zstd", "write_statistics": True}
 
 
-def partition_dir(lake: Path, table: str, day: str) -> Path:
+def partition_dir(lake: Location, table: str, day: str) -> Location:
     return lake / table / f"date={day}"
 
 
-def data_file(lake: Path, table: str, day: str, run_id: str, shard: int) -> Path:
+def data_file(lake: Location, table: str, day: str, run_id: str, shard: int) -> Location:
     return partition_dir(lake, table, day) / f"{run_id}-{shard:05d}.parquet"
 
 
-def write_atomic(table: pa.Table, path: Path) -> None:
-    """Write beside the target and rename: a reader or a crash never meets a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp, row_group_size=ROW_GROUP_ROWS, **WRITE_OPTIONS)
-    os.replace(tmp, path)
+def write_atomic(table: pa.Table, path: Location) -> None:
+    """A reader or a crash never meets a half-written file (see storage.staged)."""
+    write_parquet(table, path, row_group_size=ROW_GROUP_ROWS, **WRITE_OPTIONS)
 
 
 class ShardWriter:
     """Streams rows of every shard table into one Parquet file each, a row group at a time."""
 
-    def __init__(self, lake: Path, day: str, run_id: str, shard: int) -> None:
+    def __init__(self, lake: Location, day: str, run_id: str, shard: int) -> None:
         self.targets = {t: data_file(lake, t, day, run_id, shard) for t in SHARD_TABLES}
+        self.staged = {t: staged(target) for t, target in self.targets.items()}
         self.buffers: dict[str, list[dict[str, Any]]] = {t: [] for t in SHARD_TABLES}
         self.text_chars = 0
         self.writers: dict[str, pq.ParquetWriter] = {}
@@ -169,35 +167,31 @@ class ShardWriter:
             row["run_id"] = self.run_id
         batch = pa.Table.from_pylist(rows, schema=SCHEMAS[table])
         if table not in self.writers:
-            target = self.targets[table]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self.writers[table] = pq.ParquetWriter(self._tmp(table), SCHEMAS[table], **WRITE_OPTIONS)
+            self.writers[table] = pq.ParquetWriter(
+                schema=SCHEMAS[table], **arrow_target(self.staged[table]), **WRITE_OPTIONS
+            )
         self.writers[table].write_table(batch, row_group_size=ROW_GROUP_ROWS)
         self.buffers[table] = []
         if table == "documents":
             self.text_chars = 0
 
-    def _tmp(self, table: str) -> Path:
-        target = self.targets[table]
-        return target.with_name(f".{target.name}.tmp")
-
     def close(self) -> None:
-        """Flush, then move every file into place. Until then the shard has left no .parquet file."""
+        """Flush, then move every file into place. Nothing reads a run's files before its commit anyway."""
         for table in SHARD_TABLES:
             self._flush(table)  # also writes the schema for a table with no rows in this shard
             self.writers.pop(table).close()
         for table, target in self.targets.items():
-            os.replace(self._tmp(table), target)
+            publish(self.staged[table], target)
 
     def abort(self) -> None:
         for writer in self.writers.values():
             writer.close()
-        for table in SHARD_TABLES:
-            self._tmp(table).unlink(missing_ok=True)
+        for path in self.staged.values():
+            path.unlink(missing_ok=True)
 
 
-def read_run_table(lake: Path, table: str, day: str, run_id: str, columns: list[str] | None = None) -> pa.Table:
+def read_run_table(lake: Location, table: str, day: str, run_id: str, columns: list[str] | None = None) -> pa.Table:
     """All of one run's rows of a table for a date (every shard file), in the table's schema."""
-    files = sorted(partition_dir(lake, table, day).glob(f"{run_id}-*.parquet"))
-    parts = [pq.read_table(f, columns=columns, schema=SCHEMAS[table]) for f in files]
+    files = sorted(partition_dir(lake, table, day).glob(f"{run_id}-*.parquet"), key=str)
+    parts = [read_parquet(f, columns=columns, schema=SCHEMAS[table]) for f in files]
     return pa.concat_tables(parts) if parts else SCHEMAS[table].empty_table().select(columns or SCHEMAS[table].names)

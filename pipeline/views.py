@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from string import Template
+from urllib.parse import urlsplit
 
 import duckdb
 
 from pipeline.errors import UserError
+from pipeline.storage import Location, is_local
 
 LAYERS = ("staging", "marts")  # marts are built on staging; only staging knows where the lake is
 VIEW_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -28,7 +31,7 @@ def sql_dir() -> Path:
     raise UserError("cannot find the sql/ folder of view definitions")
 
 
-def view_sources(lake: Path, root: Path | None = None) -> list[tuple[str, str]]:
+def view_sources(lake: Location, root: Path | None = None) -> list[tuple[str, str]]:
     """(view name, select statement) for every sql file, the lake path filled in as a quoted literal."""
     root = root or sql_dir()
     lake_literal = str(lake).replace("'", "''")  # it sits inside '...' in the sql files
@@ -63,9 +66,13 @@ def create_views(con: duckdb.DuckDBPyConnection, views: list[tuple[str, str]]) -
         pending = failed
 
 
-def build_database(lake: Path, db: Path) -> list[str]:
+def build_database(lake: Location, db: Path) -> list[str]:
     """Write the database of views to db atomically; returns the view names."""
-    if not any(lake.glob("runs/date=*/*.parquet")):
+    try:
+        committed = any((lake / "runs").glob("date=*/*.parquet"))
+    except OSError as error:
+        raise UserError(f"cannot list the lake {lake}: {error}") from None
+    if not committed:
         raise UserError(f"no committed partition in {lake} yet: run `news-etl run --date YYYY-MM-DD` first")
     views = view_sources(lake)
     db.parent.mkdir(parents=True, exist_ok=True)
@@ -73,6 +80,7 @@ def build_database(lake: Path, db: Path) -> list[str]:
     tmp.unlink(missing_ok=True)
     try:
         with duckdb.connect(str(tmp)) as con:
+            reach_object_store(con, lake)
             create_views(con, views)
         os.replace(tmp, db)
     except (duckdb.Error, OSError) as error:
@@ -82,12 +90,58 @@ def build_database(lake: Path, db: Path) -> list[str]:
     return [name for name, _ in views]
 
 
-def query(db: Path, sql: str) -> duckdb.DuckDBPyRelation | None:
-    """Run one statement read-only against the views; the caller prints the result."""
+def connect(db: Path, lake: Location) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the views, able to read the lake wherever it is."""
     if not db.exists():
         raise UserError(f"no database at {db}: run `news-etl views` first")
     con = duckdb.connect(str(db), read_only=True)
+    reach_object_store(con, lake)
+    return con
+
+
+def query(db: Path, sql: str, lake: Location) -> duckdb.DuckDBPyRelation | None:
+    """Run one statement read-only against the views; the caller prints the result."""
+    con = connect(db, lake)
     try:
         return con.sql(sql)
     except duckdb.Error as error:
         raise UserError(str(error).splitlines()[0]) from None
+
+
+def reach_object_store(con: duckdb.DuckDBPyConnection, lake: Location) -> None:
+    """Let DuckDB read s3:// paths offline: its httpfs extension from the PyPI package (matching DuckDB's
+    version; DuckDB's own download site is not needed), and a session secret built from the same AWS_*
+    environment that botocore reads. Nothing is stored in the database file."""
+    if is_local(lake):
+        return
+    import duckdb_extension_httpfs
+
+    extension = Path(duckdb_extension_httpfs.__file__).parent / "extensions" / f"v{duckdb.__version__}"
+    try:
+        con.execute(f"load '{extension / 'httpfs.duckdb_extension'}'")
+        con.execute(f"create or replace temporary secret news_lake ({s3_secret_options(os.environ)})")
+    except duckdb.Error as error:
+        raise UserError(f"DuckDB cannot reach {lake}: {str(error).splitlines()[0]}") from None
+
+
+def s3_secret_options(env: Mapping[str, str]) -> str:
+    """DuckDB's S3 secret, from the AWS_* variables: credentials, region, and an S3-compatible endpoint."""
+    options: dict[str, str | bool] = {"type": "s3"}
+    for option, variable in (("key_id", "AWS_ACCESS_KEY_ID"), ("secret", "AWS_SECRET_ACCESS_KEY")):
+        if env.get(variable):
+            options[option] = env[variable]
+    if env.get("AWS_SESSION_TOKEN"):
+        options["session_token"] = env["AWS_SESSION_TOKEN"]
+    options["region"] = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+    if env.get("AWS_ENDPOINT_URL"):
+        endpoint = urlsplit(env["AWS_ENDPOINT_URL"])
+        options["endpoint"] = endpoint.netloc
+        options["use_ssl"] = endpoint.scheme == "https"
+        options["url_style"] = "path"  # S3-compatible servers rarely have per-bucket host names
+    return ", ".join(f"{key} {sql_literal(value)}" for key, value in options.items())
+
+
+def sql_literal(value: str | bool) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return "'" + value.replace("'", "''") + "'"

@@ -1,0 +1,101 @@
+"""Where the landing folder and the lake live: a local folder, or a prefix on S3-compatible object storage.
+
+Locations are universal_pathlib paths (pathlib's API over fsspec): a local folder stays a plain pathlib
+path, `s3://bucket/prefix` goes through s3fs. Credentials and endpoint are never in code or settings:
+botocore reads them from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL,
+AWS_REGION...), which the DAG may fill from an Airflow connection.
+
+Object stores have no rename, so "write beside, then rename" is for local disks only. On a store an
+object appears whole when its upload completes (one PUT, or a completed multipart upload); the lake's
+commit protocol (lake.py) relies on nothing more.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from upath import UPath
+
+from pipeline.errors import UserError
+
+S3_OPTIONS: dict[str, Any] = {
+    # A run's files are written by other processes (shards, tasks on other machines): a cached listing
+    # would hide them from the commit.
+    "use_listings_cache": False,
+    # botocore >= 1.36 adds checksums that S3-compatible servers (rclone, older MinIO, Ceph) do not all
+    # implement; ask for them only where S3 requires them.
+    "config_kwargs": {"request_checksum_calculation": "when_required", "response_checksum_validation": "when_required"},
+}
+STORES = ("s3",)
+Location = Path | UPath  # a local path, or a path on an object store
+
+
+def location(text: str | os.PathLike[str]) -> Location:
+    """A local path (made absolute) or an object-store URI such as s3://bucket/prefix."""
+    text = os.fspath(text)
+    if "://" not in text:
+        return Path(text).expanduser().absolute()
+    protocol = text.split("://", 1)[0].lower()
+    if protocol not in STORES:
+        raise UserError(f"unsupported location {text!r}: use a local path or s3://bucket/prefix")
+    if len(text.split("://", 1)[1].strip("/")) == 0:
+        raise UserError(f"location {text!r} names no bucket")
+    return UPath(text.rstrip("/"), **S3_OPTIONS)
+
+
+def is_local(path: Location) -> bool:
+    return isinstance(path, Path)
+
+
+def make_parent(path: Location) -> None:
+    """Folders exist only on local disks; on a store the key prefix is enough."""
+    if is_local(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def staged(path: Location) -> Location:
+    """Where to write a file that must appear whole at `path`: a hidden temp file beside it on a local
+    disk (renamed by `publish`), the path itself on a store (an upload appears only once complete)."""
+    if not is_local(path):
+        return path
+    make_parent(path)
+    return path.with_name(f".{path.name}.tmp")
+
+
+def publish(staged_path: Location, path: Location) -> None:
+    if staged_path != path:
+        os.replace(staged_path, path)
+
+
+def write_bytes(path: Location, data: bytes) -> None:
+    tmp = staged(path)
+    tmp.write_bytes(data)
+    publish(tmp, path)
+
+
+def remove_tree(path: Location) -> None:
+    if is_local(path):
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists():
+        path.fs.rm(path.path, recursive=True)
+
+
+def arrow_target(path: Location) -> dict[str, Any]:
+    """Keyword arguments naming a file to pyarrow: its path and, on a store, the fsspec filesystem."""
+    return {"where": str(path)} if is_local(path) else {"where": path.path, "filesystem": path.fs}
+
+
+def read_parquet(path: Location, columns: list[str] | None = None, schema: pa.Schema | None = None) -> pa.Table:
+    target = arrow_target(path)
+    return pq.read_table(target.pop("where"), columns=columns, schema=schema, **target)
+
+
+def write_parquet(table: pa.Table, path: Location, **options: Any) -> None:
+    tmp = staged(path)
+    pq.write_table(table, **arrow_target(tmp), **options)
+    publish(tmp, path)
