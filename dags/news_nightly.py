@@ -10,7 +10,8 @@ Each night at 02:00 UTC, processes the previous day's landing folder `RAW/<YYYY-
 
 Trigger it by hand with a **date** to (re)process one day, or start a backfill for a range.
 Paths and the model come from the environment (`NEWS_DATA_ROOT`, `NEWS_RAW_ROOT`, `NEWS_LAKE`, `NEWS_DB`,
-`NEWS_MODEL`); see the README.
+`NEWS_MODEL`); the landing folder and the lake may be `s3://bucket/prefix`, with credentials from the
+environment or from the Airflow connection named by `NEWS_STORAGE_CONN_ID`. See the README.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset, Param, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
@@ -29,6 +30,27 @@ LAKE_TABLES = [
     Asset(name=f"news_lake_{table}", uri=f"news-etl://lake/{table}")
     for table in ("documents", "sentences", "entities", "rejects", "runs")
 ]
+
+
+if TYPE_CHECKING:
+    from pipeline.config import Settings
+
+
+def task_settings() -> Settings:
+    """Settings from the worker's environment; object-store credentials from an Airflow connection if one is
+    named (read through the Task SDK, i.e. the API server: tasks never touch the metadata database)."""
+    import os
+
+    from pipeline.config import Settings
+    from pipeline.storage import connection_env
+
+    conn_id = os.environ.get("NEWS_STORAGE_CONN_ID")
+    if conn_id:
+        from airflow.sdk import BaseHook
+
+        conn = BaseHook.get_connection(conn_id)
+        os.environ.update(connection_env(conn.login, conn.password, conn.extra_dejson))  # this task's process only
+    return Settings.from_env()
 
 
 @contextmanager
@@ -79,38 +101,35 @@ def news_nightly() -> None:
     def plan(
         params: dict[str, Any], dag_run: Any = None, data_interval_start: datetime | None = None
     ) -> list[dict[str, Any]]:
-        from pipeline.config import Settings, partition_date
+        from pipeline.config import partition_date
         from pipeline.run import plan_run
 
         with fail_without_retry():
             day = partition_date(params.get("date"), data_interval_start, dag_run.run_after if dag_run else None)
-            planned = plan_run(Settings.from_env(), day, allow_missing=True, force=bool(params.get("force")))
+            planned = plan_run(task_settings(), day, allow_missing=True, force=bool(params.get("force")))
         return [{"etl_run_id": planned["run_id"], "shard": i} for i in range(planned["n_fresh"])]
 
     @task(multiple_outputs=False, max_active_tis_per_dagrun=4)
     def extract(etl_run_id: str, shard: int) -> dict[str, int]:
-        from pipeline.config import Settings
         from pipeline.run import process_shard
 
         with fail_without_retry():
-            return process_shard(Settings.from_env(), etl_run_id, shard)
+            return process_shard(task_settings(), etl_run_id, shard)
 
     @task(multiple_outputs=False, outlets=LAKE_TABLES)
     def commit(jobs: list[dict[str, Any]]) -> dict[str, Any]:
-        from pipeline.config import Settings
         from pipeline.run import commit_run
 
         with fail_without_retry():
-            row = commit_run(Settings.from_env(), jobs[0]["etl_run_id"])
+            row = commit_run(task_settings(), jobs[0]["etl_run_id"])
         return {k: str(v) for k, v in row.items()}
 
     @task
     def refresh_views() -> list[str]:
-        from pipeline.config import Settings
         from pipeline.views import build_database
 
-        settings = Settings.from_env()
         with fail_without_retry():
+            settings = task_settings()
             return build_database(settings.lake, settings.db)
 
     jobs = plan()

@@ -12,6 +12,7 @@ from typing import NoReturn
 
 from pipeline.config import Settings, parse_date
 from pipeline.errors import UserError
+from pipeline.storage import is_storage_error
 
 EXIT_USER_ERROR = 2
 
@@ -75,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(message)s",
         datefmt="%H:%M:%S",
     )
+    for name in ("botocore", "aiobotocore"):  # they announce where they found credentials
+        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         settings = Settings.from_env(
             data_root=args.data_root,
@@ -91,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
         print("news-etl: interrupted; nothing was committed by the unfinished run", file=sys.stderr)
         return 130
     except Exception as error:
+        if is_storage_error(error) and not args.verbose:  # a disk or store we cannot reach: not our bug
+            print(f"news-etl: error: {type(error).__name__}: {error}", file=sys.stderr)
+            return EXIT_USER_ERROR
         if args.verbose or os.environ.get("NEWS_DEBUG"):
             raise
         print(f"news-etl: internal error: {type(error).__name__}: {error} (rerun with -v)", file=sys.stderr)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,25 @@ def location(text: str | os.PathLike[str]) -> Location:
     return UPath(text.rstrip("/"), **S3_OPTIONS)
 
 
+def connection_env(login: str | None, password: str | None, extra: Mapping[str, Any]) -> dict[str, str]:
+    """The AWS_* variables for an Airflow connection of type aws (the Amazon provider's own layout: key id
+    as login, secret as password, endpoint_url and region_name in the extra), so s3fs and DuckDB both see it."""
+    pairs = {
+        "AWS_ACCESS_KEY_ID": login,
+        "AWS_SECRET_ACCESS_KEY": password,
+        "AWS_ENDPOINT_URL": extra.get("endpoint_url"),
+        "AWS_REGION": extra.get("region_name"),
+    }
+    return {name: str(value) for name, value in pairs.items() if value}
+
+
 def is_local(path: Location) -> bool:
     return isinstance(path, Path)
+
+
+def is_storage_error(error: BaseException) -> bool:
+    """Errors of a disk or store we cannot reach or may not write: the environment's fault, not a bug."""
+    return isinstance(error, OSError) or type(error).__module__.startswith("botocore")
 
 
 def make_parent(path: Location) -> None:

