@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -13,6 +14,9 @@ from pipeline.storage import Location, is_local
 
 # Uploads in progress and hidden files are not articles yet: they are skipped, and counted as ignored.
 PARTIAL_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload")
+# Hashing waits on the disk or, much longer, on the object store: files are read a few at a time.
+HASH_THREADS = 16
+READ_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -58,17 +62,16 @@ def list_partition(raw_root: Location, day: date) -> tuple[list[SourceFile], lis
     Returns (files, ignored): ignored are hidden files and partial uploads, which are not yet articles.
     """
     folder = raw_root / day.isoformat()
-    files: list[SourceFile] = []
+    articles: list[str] = []
     ignored: list[str] = []
     for relative in _walk(folder):
-        source_path = f"{day.isoformat()}/{relative}"
         name = relative.rsplit("/", 1)[-1]
-        if name.startswith(".") or name.endswith(PARTIAL_SUFFIXES):
-            ignored.append(source_path)
-        else:
-            files.append(_describe(folder / relative, folder, source_path))
+        hidden_or_partial = name.startswith(".") or name.endswith(PARTIAL_SUFFIXES)
+        (ignored if hidden_or_partial else articles).append(relative)
+    with ThreadPoolExecutor(HASH_THREADS) as pool:
+        files = list(pool.map(lambda relative: _describe(folder, relative, f"{day.isoformat()}/{relative}"), articles))
     files.sort(key=lambda f: f.source_path)
-    return _mark_duplicates(files), sorted(ignored)
+    return _mark_duplicates(files), sorted(f"{day.isoformat()}/{relative}" for relative in ignored)
 
 
 def _walk(folder: Location) -> list[str]:
@@ -84,8 +87,8 @@ def _walk(folder: Location) -> list[str]:
     return sorted(k for k in keys if k and not any(part.startswith(".") for part in k.split("/")[:-1]))
 
 
-def _describe(path: Location, folder: Location, source_path: str) -> SourceFile:
-    doc_id = doc_id_for(source_path)
+def _describe(folder: Location, relative: str, source_path: str) -> SourceFile:
+    path, doc_id = folder / relative, doc_id_for(source_path)
     if is_local(path) and path.is_symlink():
         target = path.resolve()
         if not target.is_relative_to(folder.resolve()):
@@ -109,7 +112,8 @@ def _size(path: Location) -> int:
 def _hash(path: Location) -> tuple[int, str]:
     digest = hashlib.sha256()
     size = 0
-    with path.open("rb") as handle:
+    # On a store, read in modest blocks: s3fs would otherwise buffer up to 50 MB per file and thread.
+    with path.open("rb") if is_local(path) else path.fs.open(path.path, "rb", block_size=READ_BLOCK) as handle:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
             size += len(chunk)
