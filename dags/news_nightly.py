@@ -16,6 +16,7 @@ environment or from the Airflow connection named by `NEWS_STORAGE_CONN_ID`. See 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -32,6 +33,10 @@ LAKE_TABLES = [
 ]
 
 
+# Shards analysed at once per DAG run: raise it with the workers (see docs/scaling.md). Read when the DAG is
+# parsed, so set it where the dag-processor runs.
+MAX_ACTIVE_SHARDS = int(os.environ.get("NEWS_MAX_ACTIVE_SHARDS") or 4)
+
 if TYPE_CHECKING:
     from pipeline.config import Settings
 
@@ -39,8 +44,6 @@ if TYPE_CHECKING:
 def task_settings() -> Settings:
     """Settings from the worker's environment; object-store credentials from an Airflow connection if one is
     named (read through the Task SDK, i.e. the API server: tasks never touch the metadata database)."""
-    import os
-
     from pipeline.config import Settings
     from pipeline.storage import connection_env
 
@@ -109,7 +112,7 @@ def news_nightly() -> None:
             planned = plan_run(task_settings(), day, allow_missing=True, force=bool(params.get("force")))
         return [{"etl_run_id": planned["run_id"], "shard": i} for i in range(planned["n_fresh"])]
 
-    @task(multiple_outputs=False, max_active_tis_per_dagrun=4)
+    @task(multiple_outputs=False, max_active_tis_per_dagrun=MAX_ACTIVE_SHARDS)
     def extract(etl_run_id: str, shard: int) -> dict[str, int]:
         from pipeline.run import process_shard
 

@@ -62,20 +62,26 @@ def write_json(path: Location, value: Any) -> None:
 
 
 def write_plan(lake: Location, plan: dict[str, Any], shards: list[list[SourceFile]]) -> None:
-    write_json(
-        run_dir(lake, plan["run_id"]) / "plan.json",
-        {**plan, "shards": [[asdict(f) for f in s] for s in shards]},
-    )
+    """The plan, and each shard's file list apart: a task reads only its own list, however big the night."""
+    for i, files in enumerate(shards):
+        write_json(run_dir(lake, plan["run_id"]) / f"inputs-{i:05d}.json", [asdict(f) for f in files])
+    write_json(run_dir(lake, plan["run_id"]) / "plan.json", plan)
 
 
-def read_plan(lake: Location, run_id: str) -> tuple[dict[str, Any], list[list[SourceFile]]]:
-    path = run_dir(lake, run_id) / "plan.json"
+def read_plan(lake: Location, run_id: str) -> dict[str, Any]:
+    return _read_run_json(lake, run_id, "plan.json")
+
+
+def read_shard_inputs(lake: Location, run_id: str, shard: int) -> list[SourceFile]:
+    return [SourceFile(**f) for f in _read_run_json(lake, run_id, f"inputs-{shard:05d}.json")]
+
+
+def _read_run_json(lake: Location, run_id: str, name: str) -> Any:
+    path = run_dir(lake, run_id) / name
     try:
-        plan = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UserError(f"no plan for run {run_id} in {path.parent}") from None
-    shards = [[SourceFile(**f) for f in s] for s in plan.pop("shards")]
-    return plan, shards
+        raise UserError(f"no {name} for run {run_id} in {path.parent}") from None
 
 
 def write_receipt(lake: Location, run_id: str, shard: int, receipt: dict[str, int]) -> None:

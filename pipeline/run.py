@@ -36,6 +36,7 @@ from pipeline.lake import (
     new_run_id,
     read_plan,
     read_receipts,
+    read_shard_inputs,
     write_plan,
     write_receipt,
 )
@@ -106,8 +107,8 @@ def shard_count(n_files: int, files_per_shard: int, workers: int) -> int:
 
 def process_shard(settings: Settings, run_id: str, shard_idx: int) -> dict[str, int]:
     """Read, analyse and write one shard; leave a receipt so the commit knows it is done."""
-    plan, shards = read_plan(settings.lake, run_id)
-    sources = shards[shard_idx]
+    plan = read_plan(settings.lake, run_id)
+    sources = read_shard_inputs(settings.lake, run_id, shard_idx)
     nlp = load_model(settings.model, settings.exclude)
     if model_id(nlp) != plan["model"]:
         raise UserError(f"run {run_id} was planned with {plan['model']} but this worker has {model_id(nlp)}")
@@ -254,7 +255,7 @@ def reject_row(item: Reject) -> dict[str, Any]:
 
 def commit_run(settings: Settings, run_id: str) -> dict[str, Any]:
     """Group near-duplicates across the run's shards, then publish the run."""
-    plan, _ = read_plan(settings.lake, run_id)
+    plan = read_plan(settings.lake, run_id)
     receipts = read_receipts(settings.lake, run_id, plan["n_shards"])
     signatures = read_run_table(settings.lake, "signatures", plan["date"], run_id)
     clusters = cluster_rows(dict(zip(signatures["doc_id"].to_pylist(), signatures["minhash"].to_pylist(), strict=True)))

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import SAMPLE_DATES, SAMPLE_RAW, make_settings, sample_files
 from pipeline.errors import UserError
-from pipeline.lake import committed_runs, read_plan
+from pipeline.lake import committed_runs, read_shard_inputs
 from pipeline.run import commit_run, extract_texts, plan_run, process_shard, run_partition, shard_count
 from pipeline.views import build_database
 
@@ -153,7 +153,7 @@ def test_rerun_takes_over_unchanged_files_and_analyses_the_rest(tmp_path, monkey
 
     unchanged = plan_run(settings, day)
     assert (unchanged["n_fresh"], unchanged["n_shards"]) == (1, 2)
-    assert read_plan(settings.lake, unchanged["run_id"])[1] == [[]]  # nothing to analyse
+    assert read_shard_inputs(settings.lake, unchanged["run_id"], 0) == []  # nothing to analyse
     process_shard(settings, unchanged["run_id"], 0)
     commit_run(settings, unchanged["run_id"])
     assert {t: table_rows(settings, t) for t in first} == first
@@ -163,7 +163,7 @@ def test_rerun_takes_over_unchanged_files_and_analyses_the_rest(tmp_path, monkey
     edited.write_text(edited.read_text() + "\nCorrection: Mette Kragh spoke in Oslo, not Bergen.\n")
     (raw / day.isoformat() / "099_late.txt").write_text("Late story\n\nHARWICK, Nov 25 - Anna Berg said it was late.\n")
     changed = plan_run(settings, day)
-    assert sorted(f.source_path for s in read_plan(settings.lake, changed["run_id"])[1] for f in s) == sorted(
+    assert sorted(f.source_path for f in read_shard_inputs(settings.lake, changed["run_id"], 0)) == sorted(
         [edited.relative_to(raw).as_posix(), f"{day}/099_late.txt"]
     )
 
