@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export NEWS_DATA_ROOT ?= $(CURDIR)/data
 DEMO_DATES := 2026-11-23 2026-11-24 2026-11-25
 
-.PHONY: install demo test lint clean airflow browser bench
+.PHONY: install demo test lint clean airflow browser services scale-demo bench
 
 # uv itself comes from PyPI into a private venv; uv then installs the locked environment.
 $(UV):
@@ -29,7 +29,12 @@ browser:
 	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: install browser
+# The scale-out test (tests/test_scale.py) runs Debian's PostgreSQL and Redis; as root we install them, else it skips.
+services:
+	@{ ls /usr/lib/postgresql/*/bin/initdb && command -v redis-server; } >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server >/dev/null; }
+
+test: install browser services
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
@@ -43,6 +48,11 @@ clean:
 
 airflow: install
 	bash scripts/airflow.sh
+
+# The nightly DAG on PostgreSQL + Redis + two Celery workers on this machine, into $(NEWS_DATA_ROOT)/scale
+# (its own lake: a rerun over the demo's lake would take most files over unchanged). See README, "Scaling out".
+scale-demo: install
+	NEWS_DATA_ROOT=$(NEWS_DATA_ROOT)/scale bash scripts/scale_demo.sh
 
 # Benchmarks are scripts, not tests: figures side by side with bare spaCy (see docs/benchmarks.md).
 bench: install
