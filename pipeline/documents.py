@@ -114,7 +114,7 @@ def _hash(path: Location) -> tuple[int, str]:
     size = 0
     # On a store, read in modest blocks: s3fs would otherwise buffer up to 50 MB per file and thread.
     with path.open("rb") if is_local(path) else path.fs.open(path.path, "rb", block_size=READ_BLOCK) as handle:
-        while chunk := handle.read(1 << 20):
+        while chunk := handle.read(READ_BLOCK):
             digest.update(chunk)
             size += len(chunk)
     return size, digest.hexdigest()

@@ -186,3 +186,33 @@ def test_the_dag_takes_object_store_credentials_from_an_airflow_connection(s3_en
     assert len(store.find(f"news/t3/lake/runs/date={day}")) == 1
     assert store.find(f"news/t3/lake/documents/date={day}")
     assert (tmp_path / "news.duckdb").exists()
+
+
+def test_a_landing_folder_lists_the_same_on_a_store_as_on_disk(s3_env, tmp_path):
+    from pipeline.documents import list_partition
+
+    tree = {
+        "2026-11-24/001.txt": b"Story one.",
+        "2026-11-24/nested/002.txt": b"Story two.",
+        "2026-11-24/003.txt.part": b"half an upl",  # an upload in progress: ignored
+        "2026-11-24/.hidden/004.txt": b"not an article",  # hidden folder: skipped
+        "2026-11-24/005.pdf": b"%PDF-1.7",  # not .txt: a reject
+        "2026-11-24/006.txt": b"Story one.",  # exact duplicate of 001
+        "2026-11-24x/007.txt": b"a sibling prefix, not this date",
+    }
+    store = s3fs.S3FileSystem(**S3_OPTIONS)
+    for relative, data in tree.items():
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_bytes(data)
+        store.pipe(f"news/t4/raw/{relative}", data)
+    day = SAMPLE_DATES[1]
+    on_disk = list_partition(location(tmp_path), day)
+    assert list_partition(location("s3://news/t4/raw"), day) == on_disk
+    files, ignored = on_disk
+    assert [f.source_path for f in files] == [
+        "2026-11-24/001.txt",
+        "2026-11-24/005.pdf",
+        "2026-11-24/006.txt",
+        "2026-11-24/nested/002.txt",
+    ]
+    assert ignored == ["2026-11-24/003.txt.part"]
