@@ -98,7 +98,7 @@ def _describe(folder: Location, relative: str, source_path: str) -> SourceFile:
     try:
         size, digest = _hash(path)
     except OSError as error:
-        return SourceFile(source_path, doc_id, 0, None, reject_reason=f"unreadable: {error.strerror}")
+        return SourceFile(source_path, doc_id, 0, None, reject_reason=f"unreadable: {error.strerror or error}")
     return SourceFile(source_path, doc_id, size, digest)
 
 
@@ -153,7 +153,7 @@ def read_document(raw_root: Location, source: SourceFile, max_bytes: int) -> Doc
             return Reject(source.source_path, f"too large: over {max_bytes} bytes", path.stat().st_size, None)
         data = path.read_bytes()
     except OSError as error:
-        return Reject(source.source_path, f"unreadable: {error.strerror}", source.n_bytes, source.sha256)
+        return Reject(source.source_path, f"unreadable: {error.strerror or error}", source.n_bytes, source.sha256)
     digest = hashlib.sha256(data).hexdigest()
     try:
         text, encoding = decode(data)
