@@ -153,7 +153,8 @@ def read_document(raw_root: Location, source: SourceFile, max_bytes: int) -> Doc
             return Reject(source.source_path, f"too large: over {max_bytes} bytes", path.stat().st_size, None)
         data = path.read_bytes()
     except OSError as error:
-        return Reject(source.source_path, f"unreadable: {error.strerror or error}", source.n_bytes, source.sha256)
+        # No hash: what could not be read is tried again by the next run, not taken over as unchanged.
+        return Reject(source.source_path, f"unreadable: {error.strerror or error}", source.n_bytes, None)
     digest = hashlib.sha256(data).hexdigest()
     try:
         text, encoding = decode(data)

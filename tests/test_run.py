@@ -180,3 +180,25 @@ def test_extract_texts_gives_every_table_also_for_text_not_analysed(tmp_path):
     rows = dict(extract_texts(make_settings(tmp_path), [("ru", russian), ("en", english)]))
     assert rows["ru"] == {"sentences": [], "entities": [], "quotes": []}
     assert rows["en"]["entities"] and rows["en"]["sentences"]
+
+
+def test_a_file_gone_between_plan_and_shard_is_a_reject_and_is_read_again_next_run(tmp_path):
+    day = SAMPLE_DATES[0]
+    raw = tmp_path / "raw"
+    shutil.copytree(SAMPLE_RAW / day.isoformat(), raw / day.isoformat())
+    settings = make_settings(tmp_path, raw_root=raw)
+    victim = sorted((raw / day.isoformat()).glob("0*.txt"))[0]
+    kept = victim.read_bytes()
+    plan = plan_run(settings, day)
+    victim.unlink()  # e.g. a store's object deleted or unreachable while the shard runs
+    process_shard(settings, plan["run_id"], 0)
+    commit_run(settings, plan["run_id"])
+    source_path = victim.relative_to(raw).as_posix()
+    rejects = pq.read_table(settings.lake / "rejects").to_pylist()
+    assert [r["reason"] for r in rejects if r["source_path"] == source_path] == [
+        "unreadable: No such file or directory"
+    ]
+
+    victim.write_bytes(kept)
+    rerun = plan_run(settings, day)
+    assert [f.source_path for f in read_shard_inputs(settings.lake, rerun["run_id"], 0)] == [source_path]
