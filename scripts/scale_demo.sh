@@ -11,6 +11,9 @@
 #   SCALE_WORKER_CONCURRENCY  task slots per Celery worker (default 2, so no worker can take every shard)
 #   SCALE_TIMEOUT             seconds to wait for the DAG run (default 600)
 #   SCALE_KEEP_RUNNING        1: after the run, keep everything up (URL and password printed) until Ctrl-C
+#   SCALE_STORAGE             local (default) or s3: landing folder and lake on an S3 server (`rclone serve s3`
+#                             over $NEWS_DATA_ROOT/s3), its credentials in an Airflow connection made through
+#                             the REST API, so the workers share no disk at all
 # Needs root the first time (apt-get install postgresql redis-server) and for the workers' hostnames (a UTS
 # namespace each). Output: $NEWS_DATA_ROOT/lake, news.duckdb, and cluster/ (component logs, airflow home,
 # task-instances.json: the REST API's task instances of the run).
@@ -24,10 +27,12 @@ export NEWS_FILES_PER_SHARD="${NEWS_FILES_PER_SHARD:-3}"
 day="${SCALE_DATE:-2026-11-24}"
 executor="${SCALE_EXECUTOR:-CeleryExecutor}"
 concurrency="${SCALE_WORKER_CONCURRENCY:-2}"
+storage="${SCALE_STORAGE:-local}"
 timeout="${SCALE_TIMEOUT:-600}"
 out="$NEWS_DATA_ROOT/cluster"
 export AIRFLOW_HOME="$out/airflow"
 case "$executor" in CeleryExecutor | LocalExecutor) ;; *) echo "SCALE_EXECUTOR: CeleryExecutor or LocalExecutor" >&2; exit 2 ;; esac
+case "$storage" in local | s3) ;; *) echo "SCALE_STORAGE: local or s3" >&2; exit 2 ;; esac
 [ -d "$NEWS_RAW_ROOT/$day" ] || { echo "no landing folder $NEWS_RAW_ROOT/$day" >&2; exit 2; }
 # Each worker's hostname comes from a UTS namespace of its own: root can make one; anyone else needs a user
 # namespace around it (where the kernel allows them).
@@ -58,7 +63,8 @@ if [ -z "$pg_bin" ] || ! command -v redis-server >/dev/null; then
 fi
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-pg_port="$(free_port)" redis_port="$(free_port)" api_port="$(free_port)"
+pg_port="$(free_port)" redis_port="$(free_port)" api_port="$(free_port)" s3_port="$(free_port)"
+secret() { python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())'; }
 
 rm -rf "$out" && mkdir -p "$AIRFLOW_HOME"
 # The database files live outside the data root: the `postgres` user must reach them, and they are thrown
@@ -103,7 +109,7 @@ cleanup() {
   set +e # stop what can be stopped, whatever fails
   say "stopping everything this script started"
   stop_all
-  if [ "$status" = 0 ]; then say "done: lake in $NEWS_DATA_ROOT/lake, logs in $out"; else say "logs in $out"; fi
+  if [ "$status" = 0 ]; then say "done: lake in ${NEWS_LAKE:-$NEWS_DATA_ROOT/lake}, logs in $out"; else say "logs in $out"; fi
   exit "$status"
 }
 trap cleanup EXIT
@@ -126,6 +132,16 @@ if [ "$executor" = CeleryExecutor ]; then
   redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG || fail "redis did not start"
 fi
 
+s3_endpoint="" s3_key="" s3_secret="" # the store, when the data is on S3
+if [ "$storage" = s3 ]; then
+  served="$NEWS_DATA_ROOT/s3" s3_endpoint="http://127.0.0.1:$s3_port" s3_key="news-demo" s3_secret="$(secret)"
+  say "S3 server (rclone serve s3) on 127.0.0.1:$s3_port over $served; landing folder copied into s3://news/raw"
+  rm -rf "$served/news/raw" && mkdir -p "$served/news/raw" && cp -r "$NEWS_RAW_ROOT/$day" "$served/news/raw/"
+  start s3 rclone serve s3 "$served" --addr "127.0.0.1:$s3_port" --auth-key "$s3_key,$s3_secret"
+  for _ in $(seq 50); do curl -s "$s3_endpoint" >/dev/null && break; sleep 0.2; done
+  export NEWS_RAW_ROOT="s3://news/raw" NEWS_LAKE="s3://news/lake" NEWS_STORAGE_CONN_ID="news_demo_s3"  # its files: $served/news/lake
+fi
+
 # --- One Airflow configuration for every component, by environment (as in scripts/airflow.sh)
 export AIRFLOW__CORE__EXECUTOR="$executor"
 export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="postgresql+psycopg2://airflow@/airflow?host=$state/sock&port=$pg_port"
@@ -134,7 +150,6 @@ export AIRFLOW__CELERY__BROKER_URL="redis://127.0.0.1:$redis_port/0"
 # logs a warning recommending a database result backend; Redis is one of Celery's standard ones).
 export AIRFLOW__CELERY__RESULT_BACKEND="redis://127.0.0.1:$redis_port/1"
 # Shared secrets: the scheduler signs each task's token and the api-server checks it; they must agree.
-secret() { python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())'; }
 export AIRFLOW__API_AUTH__JWT_SECRET="$(secret)" AIRFLOW__API__SECRET_KEY="$(secret)" AIRFLOW__CORE__FERNET_KEY="$(secret)"
 export AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT="$api_port" AIRFLOW__API__BASE_URL="http://localhost:$api_port"
 # Tasks (on the workers) talk to the execution API of this api-server, never to the database.
@@ -181,8 +196,10 @@ fi
 
 say "running news_nightly for $day from $NEWS_RAW_ROOT/$day ($NEWS_FILES_PER_SHARD files per shard)"
 # The REST API part (sign in, unpause, trigger, wait, report) in Python: JSON is easier there than in bash.
-python3 - "$api_port" "$day" "$timeout" "$out" <<'EOF' || fail "the DAG run did not succeed (see above)"
-import json, sys, time, urllib.error, urllib.request
+# The store's credentials reach it by environment (not argv, which `ps` shows).
+S3_ENDPOINT="$s3_endpoint" S3_KEY="$s3_key" S3_SECRET="$s3_secret" \
+  python3 - "$api_port" "$day" "$timeout" "$out" <<'EOF' || fail "the DAG run did not succeed (see above)"
+import json, os, sys, time, urllib.error, urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -213,6 +230,16 @@ while True:
             sys.exit("the api-server did not come up, or news_nightly was not parsed, within 180 s")
         time.sleep(2)
 
+if os.environ["S3_ENDPOINT"]:  # stored in the metadata database; tasks get it through the api-server
+    connection = {
+        "connection_id": os.environ["NEWS_STORAGE_CONN_ID"],
+        "conn_type": "aws",
+        "login": os.environ["S3_KEY"],
+        "password": os.environ["S3_SECRET"],
+        "extra": json.dumps({"endpoint_url": os.environ["S3_ENDPOINT"]}),
+    }
+    call("POST", "/api/v2/connections", connection)
+    print(f"[scale] created the Airflow connection {connection['connection_id']}", flush=True)
 call("PATCH", "/api/v2/dags/news_nightly", {"is_paused": False})
 # force: analyse every file again, so a rerun into the same data root spreads the shards over the workers
 # too (otherwise it takes unchanged files over from the previous run and has little left to distribute).
@@ -248,6 +275,7 @@ run = call("GET", run_path)
 print(f"[scale] {run['dag_run_id']} succeeded: {run['start_date']} .. {run['end_date']}")
 EOF
 say "task instances saved in $out/task-instances.json"
+if [ "$storage" = s3 ]; then export AWS_ACCESS_KEY_ID="$s3_key" AWS_SECRET_ACCESS_KEY="$s3_secret" AWS_ENDPOINT_URL="$s3_endpoint"; fi
 news-etl sql "select date, files_seen, documents, duplicates, rejects, shards from runs where is_current and date = '$day'"
 
 if [ "${SCALE_KEEP_RUNNING:-}" = 1 ]; then

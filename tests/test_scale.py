@@ -1,8 +1,9 @@
 """Scaling out: the nightly DAG on two Celery workers makes the same lake as on the LocalExecutor.
 
 `scripts/scale_demo.sh` (what `make scale-demo` runs: PostgreSQL, Redis, scheduler, dag-processor, api-server
-and two Celery workers with hostnames of their own) runs once with CeleryExecutor and once with LocalExecutor
-over the same sample date, each into its own data root. About two and a half minutes; run it alone with
+and two Celery workers with hostnames of their own) runs with CeleryExecutor (lake on disk, then landing folder
+and lake on an S3 server) and with LocalExecutor, over the same sample date, each into its own data root.
+About two and a half minutes; run it alone with
 `pytest tests/test_scale.py`. Needs root (UTS namespaces for the workers' hostnames; `make test` installs
 postgresql and redis-server with apt as root): skipped otherwise.
 """
@@ -40,7 +41,7 @@ MISSING = missing_requirement()
 pytestmark = pytest.mark.skipif(MISSING is not None, reason=f"scale-out test skipped: {MISSING}")
 
 
-def run_scale_demo(data_root: Path, executor: str) -> Path:
+def run_scale_demo(data_root: Path, executor: str, storage: str = "local") -> Path:
     """The script as a user runs it, its output in DATA_ROOT/scale_demo.log (shown on failure)."""
     log_path = data_root / "scale_demo.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "NEWS_", "SCALE_"))}
@@ -50,6 +51,7 @@ def run_scale_demo(data_root: Path, executor: str) -> Path:
         "NEWS_FILES_PER_SHARD": "3",
         "SCALE_DATE": DAY,
         "SCALE_EXECUTOR": executor,
+        "SCALE_STORAGE": storage,
         "SCALE_TIMEOUT": "300",
     }
     with log_path.open("wb") as log:
@@ -77,6 +79,12 @@ def celery_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def celery_s3_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Landing folder and lake on an S3 server, credentials in an Airflow connection: no shared disk at all."""
+    return run_scale_demo(tmp_path_factory.mktemp("scale-celery-s3"), "CeleryExecutor", "s3")
+
+
+@pytest.fixture(scope="module")
 def local_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run_scale_demo(tmp_path_factory.mktemp("scale-local"), "LocalExecutor")
 
@@ -85,8 +93,9 @@ def task_instances(data_root: Path) -> list[dict]:
     return json.loads((data_root / "cluster" / "task-instances.json").read_text())
 
 
-def test_extract_shards_ran_on_both_workers(celery_root: Path) -> None:
-    tis = task_instances(celery_root)
+@pytest.mark.parametrize("root", ["celery_root", "celery_s3_root"])
+def test_extract_shards_ran_on_both_workers(root: str, request: pytest.FixtureRequest) -> None:
+    tis = task_instances(request.getfixturevalue(root))
     assert {t["state"] for t in tis} == {"success"}
     extract = [t for t in tis if t["task_id"] == "extract"]
     assert len(extract) >= 4, "13 files at 3 per shard should make at least 4 mapped extract tasks"
@@ -95,8 +104,7 @@ def test_extract_shards_ran_on_both_workers(celery_root: Path) -> None:
     assert {t["hostname"] for t in tis} <= WORKERS  # plan, commit and refresh_views ran on the workers too
 
 
-def current_rows(data_root: Path, table: str) -> list[dict]:
-    lake = data_root / "lake"
+def current_rows(lake: Path, table: str) -> list[dict]:
     run_id = committed_runs(lake, DAY)[-1]
     if table == "runs":  # one file per run, named by the run id alone
         rows = read_parquet(lake / "runs" / f"date={DAY}" / f"{run_id}.parquet").to_pylist()
@@ -107,8 +115,14 @@ def current_rows(data_root: Path, table: str) -> list[dict]:
 
 
 @pytest.mark.parametrize("table", [*RUN_TABLES, "runs"])
-def test_celery_lake_has_the_rows_of_the_local_executor_lake(celery_root: Path, local_root: Path, table: str) -> None:
-    celery, local = current_rows(celery_root, table), current_rows(local_root, table)
+@pytest.mark.parametrize("root", ["celery_root", "celery_s3_root"])
+def test_celery_lake_has_the_rows_of_the_local_executor_lake(
+    root: str, table: str, local_root: Path, request: pytest.FixtureRequest
+) -> None:
+    data_root = request.getfixturevalue(root)
+    # With SCALE_STORAGE=s3 the lake was written through the S3 API into the folder the server serves.
+    lake = data_root / "s3" / "news" / "lake" if root == "celery_s3_root" else data_root / "lake"
+    celery, local = current_rows(lake, table), current_rows(local_root / "lake", table)
     if table in ("documents", "sentences", "entities", "runs"):
         assert local, f"the LocalExecutor run wrote no {table} rows"
     assert len(celery) == len(local)
