@@ -26,6 +26,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from corpus import corpus_files, lay_out
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DAY = date(2026, 11, 24)
@@ -43,11 +45,6 @@ seconds = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 print(json.dumps({"seconds": seconds, "docs": len(texts), "tokens": words, "peak_rss_mb": peak}))
 """
-
-
-def corpus_files(corpus: Path, limit: int | None) -> list[Path]:
-    files = sorted(p for p in corpus.rglob("*.txt") if p.name[0].isdigit())
-    return files[:limit] if limit else files
 
 
 def bare(model: str, files: list[Path], exclude: list[str], work: Path) -> dict:
@@ -135,11 +132,7 @@ def main() -> None:
         files = corpus_files(corpus, args.limit)
         with tempfile.TemporaryDirectory(prefix="news-etl-bench-") as tmp:
             work = Path(tmp)
-            landing = work / "raw" / DAY.isoformat()
-            for f in files:
-                target = landing / f.relative_to(corpus)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(f, target)
+            lay_out(files, corpus, work / "raw" / DAY.isoformat())
             n = len(files)
             print(f"\n== {corpus.name}: {n} files", flush=True)
             print(f"{'phase':44} {'seconds':>9} {'docs/s':>8}  ratio", flush=True)

@@ -23,6 +23,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from corpus import DEFAULT_CORPUS, corpus_files, lay_out
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DAY = "2026-11-24"
@@ -34,19 +36,14 @@ def seconds_between(start: str, end: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpora" / "bbc")
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--files-per-shard", type=int, default=300)
     args = parser.parse_args()
-    if not args.corpus.is_dir():
-        sys.exit(f"no corpus at {args.corpus}: give --corpus (the shared corpora are read at run time)")
-    files = sorted(p for p in args.corpus.rglob("*.txt") if p.name[0].isdigit())[: args.limit]
+    files = corpus_files(args.corpus, args.limit)
     work = Path(tempfile.mkdtemp(prefix="news-bench-scale-"))
     try:
-        landing = work / "raw" / DAY
-        landing.mkdir(parents=True)
-        for i, path in enumerate(files):
-            shutil.copyfile(path, landing / f"{i:05d}_{path.parent.name}_{path.name}")
+        lay_out(files, args.corpus, work / "raw" / DAY)
         base = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "NEWS_", "SCALE_"))}
         env = {**base, "NEWS_RAW_ROOT": str(work / "raw"), "NEWS_FILES_PER_SHARD": str(args.files_per_shard)}
 

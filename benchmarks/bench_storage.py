@@ -23,6 +23,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+from corpus import DEFAULT_CORPUS, corpus_files, lay_out
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DAY = date(2026, 11, 24)
@@ -96,19 +98,14 @@ def measure(env: dict[str, str], repeat: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpora" / "bbc")
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--limit", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    if not args.corpus.is_dir():
-        sys.exit(f"no corpus at {args.corpus}: give --corpus (the shared corpora are read at run time)")
-    files = sorted(p for p in args.corpus.rglob("*.txt") if p.name[0].isdigit())[: args.limit]
+    files = corpus_files(args.corpus, args.limit)
     work = Path(tempfile.mkdtemp(prefix="news-bench-storage-"))
     try:
-        local_raw = work / "local" / "raw" / str(DAY)
-        local_raw.mkdir(parents=True)
-        for i, path in enumerate(files):
-            shutil.copyfile(path, local_raw / f"{i:05d}_{path.parent.name}_{path.name}")
+        lay_out(files, args.corpus, work / "local" / "raw" / str(DAY))
         bucket = work / "served" / "news"
         shutil.copytree(work / "local" / "raw", bucket / "raw")  # the same files, served over the S3 API
         server, endpoint = start_s3(work / "served")
