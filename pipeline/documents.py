@@ -15,7 +15,7 @@ from pipeline.storage import Location, is_local
 # Uploads in progress and hidden files are not articles yet: they are skipped, and counted as ignored.
 PARTIAL_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload")
 # Hashing waits on the disk or, much longer, on the object store: files are read a few at a time.
-HASH_THREADS = 16
+HASH_THREADS = 32
 READ_BLOCK = 1 << 20
 
 
@@ -62,41 +62,49 @@ def list_partition(raw_root: Location, day: date) -> tuple[list[SourceFile], lis
     Returns (files, ignored): ignored are hidden files and partial uploads, which are not yet articles.
     """
     folder = raw_root / day.isoformat()
+    listed = _walk(folder)
     articles: list[str] = []
     ignored: list[str] = []
-    for relative in _walk(folder):
+    for relative in listed:
         name = relative.rsplit("/", 1)[-1]
         hidden_or_partial = name.startswith(".") or name.endswith(PARTIAL_SUFFIXES)
         (ignored if hidden_or_partial else articles).append(relative)
+
+    def describe(relative: str) -> SourceFile:
+        return _describe(folder, relative, f"{day.isoformat()}/{relative}", listed[relative])
+
     with ThreadPoolExecutor(HASH_THREADS) as pool:
-        files = list(pool.map(lambda relative: _describe(folder, relative, f"{day.isoformat()}/{relative}"), articles))
+        files = list(pool.map(describe, articles))
     files.sort(key=lambda f: f.source_path)
     return _mark_duplicates(files), sorted(f"{day.isoformat()}/{relative}" for relative in ignored)
 
 
-def _walk(folder: Location) -> list[str]:
-    """Paths of the files under folder, relative to it, skipping hidden folders (never following links)."""
+def _walk(folder: Location) -> dict[str, int | None]:
+    """The files under folder (paths relative to it, sorted), skipping hidden folders and never following
+    links, with their sizes where the listing gives them (a store's does: reading then needs no HEAD)."""
     if is_local(folder):
         found = []
         for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
             found += [(Path(dirpath) / name).relative_to(folder).as_posix() for name in filenames]
-        return sorted(found)
+        return dict.fromkeys(sorted(found))
     prefix = folder.path.rstrip("/") + "/"
-    keys = [key.removeprefix(prefix) for key in folder.fs.find(folder.path)]
-    return sorted(k for k in keys if k and not any(part.startswith(".") for part in k.split("/")[:-1]))
+    objects = {key.removeprefix(prefix): info["size"] for key, info in folder.fs.find(folder.path, detail=True).items()}
+    hidden = {k for k in objects if any(part.startswith(".") for part in k.split("/")[:-1])}
+    return {k: objects[k] for k in sorted(objects) if k and k not in hidden}
 
 
-def _describe(folder: Location, relative: str, source_path: str) -> SourceFile:
+def _describe(folder: Location, relative: str, source_path: str, listed_size: int | None) -> SourceFile:
     path, doc_id = folder / relative, doc_id_for(source_path)
     if is_local(path) and path.is_symlink():
         target = path.resolve()
         if not target.is_relative_to(folder.resolve()):
             return SourceFile(source_path, doc_id, 0, None, reject_reason="symlink pointing outside the landing folder")
     if not path.name.lower().endswith(".txt"):
-        return SourceFile(source_path, doc_id, _size(path), None, reject_reason="not a .txt file")
+        size = _size(path) if listed_size is None else listed_size
+        return SourceFile(source_path, doc_id, size, None, reject_reason="not a .txt file")
     try:
-        size, digest = _hash(path)
+        size, digest = _hash(path, listed_size)
     except OSError as error:
         return SourceFile(source_path, doc_id, 0, None, reject_reason=f"unreadable: {error.strerror or error}")
     return SourceFile(source_path, doc_id, size, digest)
@@ -109,11 +117,16 @@ def _size(path: Location) -> int:
         return 0
 
 
-def _hash(path: Location) -> tuple[int, str]:
+def _hash(path: Location, listed_size: int | None) -> tuple[int, str]:
     digest = hashlib.sha256()
     size = 0
-    # On a store, read in modest blocks: s3fs would otherwise buffer up to 50 MB per file and thread.
-    with path.open("rb") if is_local(path) else path.fs.open(path.path, "rb", block_size=READ_BLOCK) as handle:
+    # On a store, read in modest blocks (s3fs would otherwise buffer up to 50 MB per file and thread), and
+    # give the listed size so opening the object costs no HEAD request: one GET per article.
+    if is_local(path):
+        handle = path.open("rb")
+    else:
+        handle = path.fs.open(path.path, "rb", block_size=READ_BLOCK, size=listed_size)
+    with handle:
         while chunk := handle.read(READ_BLOCK):
             digest.update(chunk)
             size += len(chunk)

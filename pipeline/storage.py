@@ -30,7 +30,12 @@ S3_OPTIONS: dict[str, Any] = {
     "use_listings_cache": False,
     # botocore >= 1.36 adds checksums that S3-compatible servers (rclone, older MinIO, Ceph) do not all
     # implement; ask for them only where S3 requires them.
-    "config_kwargs": {"request_checksum_calculation": "when_required", "response_checksum_validation": "when_required"},
+    "config_kwargs": {
+        "request_checksum_calculation": "when_required",
+        "response_checksum_validation": "when_required",
+        # botocore allows 10 connections at once: planning reads documents.HASH_THREADS objects at a time.
+        "max_pool_connections": 32,
+    },
 }
 STORES = ("s3",)
 Location = Path | UPath  # a local path, or a path on an object store
