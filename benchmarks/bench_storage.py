@@ -1,17 +1,20 @@
 """The same date on a local disk and on S3 (a real S3 server, `rclone serve s3`, on loopback), side by side.
 
     .venv/bin/python benchmarks/bench_storage.py --corpus ../shared/corpora/bbc [--limit 500] [--repeat 3]
+        [--latency-ms 20]
 
 Phases, each timed for the local lake and landing folder, then for s3://, with the ratio:
   1. plan: list and hash the landing folder (median of --repeat);
   2. news-etl run --workers 1 --force: the whole date, every table written;
   3. the views: build the DuckDB database, then query every view (median of --repeat).
-Loopback has no network latency, so this measures the client's own cost; docs/scaling.md adds latency.
+Loopback has no network latency, so by default this measures the client's own cost. --latency-ms puts a
+proxy in front of the server that holds every request that long, as a store across a network would.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import shutil
 import socket
@@ -19,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -48,6 +52,37 @@ def start_s3(folder: Path) -> tuple[subprocess.Popen, str]:
     while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
         time.sleep(0.2)
     return server, f"http://127.0.0.1:{port}"
+
+
+def delay_requests(target: str, seconds: float) -> str:
+    """A TCP proxy on loopback that holds each chunk sent to the server `seconds` (one request: one chunk)."""
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float) -> None:
+        try:
+            while data := await reader.read(1 << 16):
+                await asyncio.sleep(delay)
+                writer.write(data)
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    async def handle(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        host, port = target.removeprefix("http://").split(":")
+        server_reader, server_writer = await asyncio.open_connection(host, int(port))
+        await asyncio.gather(pipe(client_reader, server_writer, seconds), pipe(server_reader, client_writer, 0))
+
+    port = free_port()
+
+    async def serve() -> None:
+        async with await asyncio.start_server(handle, "127.0.0.1", port) as server:
+            await server.serve_forever()
+
+    threading.Thread(target=asyncio.run, args=(serve(),), daemon=True).start()
+    while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port}"
 
 
 def timed(command: list[str], env: dict[str, str]) -> float:
@@ -101,6 +136,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--limit", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--latency-ms", type=float, default=0, help="hold each request to the store this long")
     args = parser.parse_args()
     files = corpus_files(args.corpus, args.limit)
     work = Path(tempfile.mkdtemp(prefix="news-bench-storage-"))
@@ -109,6 +145,8 @@ def main() -> None:
         bucket = work / "served" / "news"
         shutil.copytree(work / "local" / "raw", bucket / "raw")  # the same files, served over the S3 API
         server, endpoint = start_s3(work / "served")
+        if args.latency_ms:
+            endpoint = delay_requests(endpoint, args.latency_ms / 1000)
         base = {k: v for k, v in os.environ.items() if not k.startswith(("NEWS_", "AWS_"))}
         local = {**base, "NEWS_DATA_ROOT": str(work / "local")}
         s3 = {
@@ -121,7 +159,8 @@ def main() -> None:
             "AWS_ENDPOINT_URL": endpoint,
         }
         try:
-            print(f"{len(files)} files of {args.corpus}, medians of {args.repeat} where repeated")
+            latency = f", {args.latency_ms:g} ms added to each request" if args.latency_ms else ""
+            print(f"{len(files)} files of {args.corpus}, medians of {args.repeat} where repeated{latency}")
             on_disk, on_s3 = measure(local, args.repeat), measure(s3, args.repeat)
         finally:
             server.terminate()
