@@ -156,15 +156,23 @@ def shard(files: list[SourceFile], n_shards: int) -> list[list[SourceFile]]:
     return [sorted(s, key=lambda f: f.source_path) for s in shards]
 
 
+def _read_at_most(path: Location, limit: int) -> bytes:
+    """At most `limit` bytes of a file: one read locally, one (ranged) GET on a store, whatever its size."""
+    if is_local(path):
+        with path.open("rb") as handle:
+            return handle.read(limit)
+    return path.fs.cat_file(path.path, start=0, end=limit)
+
+
 def read_document(raw_root: Location, source: SourceFile, max_bytes: int) -> Document | Reject:
     """Read and decode one file; every failure becomes a Reject with a reason a person can act on."""
     if source.reject_reason:
         return Reject(source.source_path, source.reject_reason, source.n_bytes, source.sha256)
     path = raw_root / source.source_path
     try:
-        if path.stat().st_size > max_bytes:
-            return Reject(source.source_path, f"too large: over {max_bytes} bytes", path.stat().st_size, None)
-        data = path.read_bytes()
+        data = _read_at_most(path, max_bytes + 1)
+        if len(data) > max_bytes:
+            return Reject(source.source_path, f"too large: over {max_bytes} bytes", _size(path), None)
     except OSError as error:
         # No hash: what could not be read is tried again by the next run, not taken over as unchanged.
         return Reject(source.source_path, f"unreadable: {error.strerror or error}", source.n_bytes, None)

@@ -10,8 +10,9 @@ import logging
 import math
 import resource
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from multiprocessing import get_context
@@ -46,6 +47,7 @@ from pipeline.tables import SCHEMAS, ShardWriter, data_file, read_run_table, wri
 log = logging.getLogger(__name__)
 MAX_SHARDS = 1024  # Airflow's max_map_length
 PROGRESS_SECONDS = 10.0
+READ_AHEAD = 8  # files read ahead of the model: at most this many (up to max_file_bytes each) wait in memory
 
 
 def plan_run(
@@ -139,9 +141,20 @@ def process_shard(settings: Settings, run_id: str, shard_idx: int) -> dict[str, 
 
 
 def read_all(settings: Settings, sources: Iterable[SourceFile]) -> Iterator[Document | Reject]:
-    for source in sources:
-        item = read_document(settings.raw_root, source, settings.max_file_bytes)
-        yield replace(item, language=detect_language(item.text)) if isinstance(item, Document) else item
+    """The shard's files in order, read a few ahead in threads: a store's latency hides behind the parsing."""
+    with ThreadPoolExecutor(READ_AHEAD) as pool:
+        ahead: deque[Future[Document | Reject]] = deque()
+        for source in sources:
+            ahead.append(pool.submit(read_one, settings, source))
+            if len(ahead) >= READ_AHEAD:
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
+
+
+def read_one(settings: Settings, source: SourceFile) -> Document | Reject:
+    item = read_document(settings.raw_root, source, settings.max_file_bytes)
+    return replace(item, language=detect_language(item.text)) if isinstance(item, Document) else item
 
 
 @dataclass
