@@ -29,7 +29,7 @@ from pipeline.errors import UserError
 from pipeline.extract import EXTRACTED_TABLES, Row, extract_document, title_of
 from pipeline.extract.datelines import dateline_of
 from pipeline.extract.language import detect_language, model_reads
-from pipeline.extract.near_duplicates import cluster_rows, signature
+from pipeline.extract.near_duplicates import NUM_PERM, cluster_rows, signature
 from pipeline.incremental import carry_over, previous_run, split_reusable
 from pipeline.lake import (
     check_writable,
@@ -271,7 +271,8 @@ def commit_run(settings: Settings, run_id: str) -> dict[str, Any]:
     plan = read_plan(settings.lake, run_id)
     receipts = read_receipts(settings.lake, run_id, plan["n_shards"])
     signatures = read_run_table(settings.lake, "signatures", plan["date"], run_id)
-    clusters = cluster_rows(dict(zip(signatures["doc_id"].to_pylist(), signatures["minhash"].to_pylist(), strict=True)))
+    matrix = signatures["minhash"].combine_chunks().flatten().to_numpy().reshape(len(signatures), NUM_PERM)
+    clusters = cluster_rows(signatures["doc_id"].to_pylist(), matrix)
     for row in clusters:
         row["run_id"] = run_id
     near_duplicates = pa.Table.from_pylist(clusters, schema=SCHEMAS["near_duplicates"])

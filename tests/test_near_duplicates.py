@@ -1,6 +1,8 @@
 import duckdb
+import numpy as np
+from datasketch import LeanMinHash, MinHashLSH
 
-from pipeline.extract.near_duplicates import cluster_rows, signature
+from pipeline.extract.near_duplicates import NUM_PERM, THRESHOLD, cluster_rows, signature
 
 STORY = (
     "The harbour authority said on Monday it would spend 40 million pounds on new flood pumps along the "
@@ -20,9 +22,8 @@ def test_a_lightly_edited_copy_clusters_with_the_original_and_other_stories_do_n
     repost = "UPDATE 1-" + STORY.replace("told a council meeting", "told a packed council meeting")
     other = STORY.replace("harbour", "airport").replace("flood pumps", "runway lights").replace("quay", "apron")
     unrelated = "Storm Bertilde left forty thousand homes without power across the north on Monday night."
-    rows = cluster_rows(
-        {"b": signature(repost), "a": signature(STORY), "c": signature(unrelated), "d": signature(other)}
-    )
+    texts = {"b": repost, "a": STORY, "c": unrelated, "d": other}
+    rows = cluster_rows(list(texts), np.array([signature(text) for text in texts.values()], dtype=np.uint32))
     assert {r["doc_id"]: r["cluster_id"] for r in rows} == {"a": "a", "b": "a"}
     assert all(0.8 <= r["similarity"] <= 1.0 for r in rows)
 
@@ -39,3 +40,41 @@ def test_sample_repost_and_exact_duplicate_are_clustered(sample_lake):
         ["002_439084c1bf21b325.txt", "013_5e1c0a7d92b4f6e3.txt"],
         ["002_14593f54db092681.txt", "013_db1601775c8f4cef.txt"],
     ]
+
+
+def clusters_by_datasketch(doc_ids: list[str], sigs: np.ndarray) -> dict[str, set[str]]:
+    """The reference: datasketch's own MinHashLSH, queried document by document, matches verified."""
+    hashes = {
+        d: LeanMinHash(seed=1, hashvalues=row.astype(np.uint64), scheme="legacy")
+        for d, row in zip(doc_ids, sigs, strict=True)
+    }
+    lsh, groups = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM), {d: {d} for d in doc_ids}
+    for doc_id, minhash in hashes.items():
+        for other in lsh.query(minhash):
+            if minhash.jaccard(hashes[other]) >= THRESHOLD:
+                merged = groups[doc_id] | groups[other]
+                for member in merged:
+                    groups[member] = merged
+        lsh.insert(doc_id, minhash)
+    return {d: g for d, g in groups.items() if len(g) > 1}
+
+
+def test_clusters_are_those_of_datasketchs_lsh_on_many_documents():
+    rng = np.random.default_rng(7)
+    originals = rng.integers(0, 2**32, (3000, NUM_PERM), dtype=np.uint64)
+    copies = []  # near-duplicates at Jaccard about 0.97, 0.85 and 0.7 (the last mostly below the threshold)
+    for keep in (0.97, 0.85, 0.7):
+        edited = originals[rng.choice(len(originals), 200, replace=False)].copy()
+        changed = rng.random(edited.shape) > keep
+        edited[changed] = rng.integers(0, 2**32, changed.sum(), dtype=np.uint64)
+        copies.append(edited)
+    sigs = np.vstack([originals, *copies])
+    doc_ids = [f"d{i:05d}" for i in rng.permutation(len(sigs))]
+    rows = cluster_rows(doc_ids, sigs)
+    ours: dict[str, set[str]] = {}
+    for row in rows:
+        ours.setdefault(row["cluster_id"], set()).add(row["doc_id"])
+    expected = clusters_by_datasketch(doc_ids, sigs)
+    assert {r["doc_id"]: ours[r["cluster_id"]] for r in rows} == expected
+    assert len(expected) > 300  # the test has clusters to find
+    assert all(r["cluster_id"] == min(ours[r["cluster_id"]]) for r in rows)

@@ -8,11 +8,12 @@ locality-sensitive hashing so no pair-by-pair comparison of the whole partition 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from itertools import combinations
 from typing import Any
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+from datasketch import MinHash, MinHashLSH
 
 NUM_PERM = 128
 SHINGLE_WORDS = 5
@@ -34,34 +35,55 @@ def signature(text: str) -> list[int]:
     return minhash.hashvalues.tolist()
 
 
-def cluster_rows(signatures: Mapping[str, Sequence[int]], threshold: float = THRESHOLD) -> list[dict[str, Any]]:
+def cluster_rows(doc_ids: Sequence[str], signatures: np.ndarray, threshold: float = THRESHOLD) -> list[dict[str, Any]]:
     """One row per document that has near-duplicates: doc_id, cluster_id (its smallest doc_id), similarity
-    (estimated Jaccard with the cluster's first member)."""
-    hashes = {
-        doc_id: LeanMinHash(seed=_EMPTY.seed, hashvalues=np.asarray(values), scheme=_EMPTY.scheme)
-        for doc_id, values in sorted(signatures.items())
-    }
-    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
-    parent = {doc_id: doc_id for doc_id in hashes}
+    (estimated Jaccard with the cluster's first member). signatures: one row of NUM_PERM values per doc_id.
 
-    def root(doc_id: str) -> str:
-        while parent[doc_id] != doc_id:
-            parent[doc_id] = parent[parent[doc_id]]
-            doc_id = parent[doc_id]
-        return doc_id
+    The LSH of datasketch's MinHashLSH (its bands for this threshold), done with numpy over the whole matrix:
+    documents that agree on all of a band's values are candidates, and only candidates are compared. No
+    Python object per document, so a night of a million documents fits in a few GB.
+    """
+    sigs = np.asarray(signatures)
+    if len(doc_ids) != len(sigs):
+        raise ValueError("one signature per doc_id")
+    parent = list(range(len(doc_ids)))
 
-    for doc_id, minhash in hashes.items():
-        for other in lsh.query(minhash):
-            if minhash.jaccard(hashes[other]) >= threshold:  # LSH gives candidates; keep only real matches
-                a, b = sorted((root(doc_id), root(other)))
-                parent[b] = a
-        lsh.insert(doc_id, minhash)
-    members: dict[str, list[str]] = {}
-    for doc_id in hashes:
-        members.setdefault(root(doc_id), []).append(doc_id)
-    return [
-        {"doc_id": doc_id, "cluster_id": min(group), "similarity": hashes[doc_id].jaccard(hashes[min(group)])}
-        for group in members.values()
-        if len(group) > 1
-        for doc_id in group
-    ]
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first, second = candidate_pairs(sigs, MinHashLSH(threshold=threshold, num_perm=NUM_PERM).hashranges)
+    similar = (sigs[first] == sigs[second]).mean(axis=1) >= threshold  # keep only real matches
+    for a, b in zip(first[similar].tolist(), second[similar].tolist(), strict=True):
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    members: dict[int, list[int]] = {}
+    for i in range(len(doc_ids)):
+        members.setdefault(root(i), []).append(i)
+    rows = []
+    for group in (g for g in members.values() if len(g) > 1):
+        head = min(group, key=lambda i: doc_ids[i])
+        similarity = (sigs[group] == sigs[head]).mean(axis=1)
+        rows += [
+            {"doc_id": doc_ids[i], "cluster_id": doc_ids[head], "similarity": float(s)}
+            for i, s in zip(group, similarity.tolist(), strict=True)
+        ]
+    return sorted(rows, key=lambda row: (row["cluster_id"], row["doc_id"]))
+
+
+def candidate_pairs(sigs: np.ndarray, bands: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Row pairs (i < j) that agree on every value of at least one band, each pair once."""
+    pairs: set[tuple[int, int]] = set()
+    for start, end in bands:
+        band = np.ascontiguousarray(sigs[:, start:end])
+        keys = band.view(np.dtype((np.void, band.dtype.itemsize * (end - start)))).ravel()
+        _, bucket, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        shared = np.flatnonzero(counts[bucket] > 1)
+        shared = shared[np.argsort(bucket[shared], kind="stable")]
+        for members in np.split(shared, np.flatnonzero(np.diff(bucket[shared])) + 1):
+            pairs.update(combinations(members.tolist(), 2))
+    ordered = sorted(pairs)
+    return np.array([a for a, _ in ordered], dtype=np.int64), np.array([b for _, b in ordered], dtype=np.int64)
