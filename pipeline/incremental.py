@@ -14,8 +14,8 @@ import pyarrow.compute as pc
 
 from pipeline.documents import SourceFile
 from pipeline.lake import committed_runs
-from pipeline.storage import Location, read_parquet
-from pipeline.tables import SCHEMAS, SHARD_TABLES, data_file, partition_dir, read_run_table, write_atomic
+from pipeline.storage import Location
+from pipeline.tables import SCHEMAS, SHARD_TABLES, data_file, partition_dir, read_parquet, read_run_table, write_atomic
 
 
 @dataclass(frozen=True)

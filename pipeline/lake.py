@@ -21,8 +21,8 @@ import pyarrow as pa
 
 from pipeline.documents import SourceFile
 from pipeline.errors import UserError
-from pipeline.storage import Location, is_local, read_parquet, remove_tree, write_bytes
-from pipeline.tables import RUN_TABLES, SCHEMAS, partition_dir, write_atomic
+from pipeline.storage import Location, is_local, remove_tree, write_bytes
+from pipeline.tables import RUN_TABLES, SCHEMAS, partition_dir, read_parquet, write_atomic
 
 RUNS_DIR = "_runs"  # plans and shard receipts: underscore folders are not tables
 KEEP_COMMITTED = 2  # the current run and the one before, so queries already running can finish
@@ -92,9 +92,10 @@ def read_receipts(lake: Location, run_id: str, n_shards: int) -> list[dict[str, 
     receipts = []
     for shard in range(n_shards):
         path = run_dir(lake, run_id) / f"shard-{shard:05d}.json"
-        if not path.exists():
-            raise UserError(f"run {run_id}: shard {shard} has not finished; not committing")
-        receipts.append(json.loads(path.read_text(encoding="utf-8")))
+        try:  # one read, no existence check first: on a store each is a request
+            receipts.append(json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            raise UserError(f"run {run_id}: shard {shard} has not finished; not committing") from None
     return receipts
 
 

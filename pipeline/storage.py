@@ -18,8 +18,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from upath import UPath
 
 from pipeline.errors import UserError
@@ -106,19 +104,3 @@ def remove_tree(path: Location) -> None:
         shutil.rmtree(path, ignore_errors=True)
     elif path.exists():
         path.fs.rm(path.path, recursive=True)
-
-
-def arrow_target(path: Location) -> dict[str, Any]:
-    """Keyword arguments naming a file to pyarrow: its path and, on a store, the fsspec filesystem."""
-    return {"where": str(path)} if is_local(path) else {"where": path.path, "filesystem": path.fs}
-
-
-def read_parquet(path: Location, columns: list[str] | None = None, schema: pa.Schema | None = None) -> pa.Table:
-    target = arrow_target(path)
-    return pq.read_table(target.pop("where"), columns=columns, schema=schema, **target)
-
-
-def write_parquet(table: pa.Table, path: Location, **options: Any) -> None:
-    tmp = staged(path)
-    pq.write_table(table, **arrow_target(tmp), **options)
-    publish(tmp, path)

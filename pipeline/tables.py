@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.storage import Location, arrow_target, publish, read_parquet, staged, write_parquet
+from pipeline.storage import Location, is_local, publish, staged
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 
@@ -137,9 +137,21 @@ def data_file(lake: Location, table: str, day: str, run_id: str, shard: int) -> 
     return partition_dir(lake, table, day) / f"{run_id}-{shard:05d}.parquet"
 
 
+def arrow_target(path: Location) -> dict[str, Any]:
+    """Keyword arguments naming a file to pyarrow: its path and, on a store, the fsspec filesystem."""
+    return {"where": str(path)} if is_local(path) else {"where": path.path, "filesystem": path.fs}
+
+
+def read_parquet(path: Location, columns: list[str] | None = None, schema: pa.Schema | None = None) -> pa.Table:
+    target = arrow_target(path)
+    return pq.read_table(target.pop("where"), columns=columns, schema=schema, **target)
+
+
 def write_atomic(table: pa.Table, path: Location) -> None:
     """A reader or a crash never meets a half-written file (see storage.staged)."""
-    write_parquet(table, path, row_group_size=ROW_GROUP_ROWS, **WRITE_OPTIONS)
+    tmp = staged(path)
+    pq.write_table(table, **arrow_target(tmp), row_group_size=ROW_GROUP_ROWS, **WRITE_OPTIONS)
+    publish(tmp, path)
 
 
 class ShardWriter:

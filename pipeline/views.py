@@ -127,11 +127,12 @@ def reach_object_store(con: duckdb.DuckDBPyConnection, lake: Location) -> None:
 def s3_secret_options(env: Mapping[str, str]) -> str:
     """DuckDB's S3 secret, from the AWS_* variables: credentials, region, and an S3-compatible endpoint."""
     options: dict[str, str | bool] = {"type": "s3"}
-    for option, variable in (("key_id", "AWS_ACCESS_KEY_ID"), ("secret", "AWS_SECRET_ACCESS_KEY")):
-        if env.get(variable):
-            options[option] = env[variable]
-    if env.get("AWS_SESSION_TOKEN"):
-        options["session_token"] = env["AWS_SESSION_TOKEN"]
+    credentials = {
+        "key_id": "AWS_ACCESS_KEY_ID",
+        "secret": "AWS_SECRET_ACCESS_KEY",
+        "session_token": "AWS_SESSION_TOKEN",
+    }
+    options |= {option: env[variable] for option, variable in credentials.items() if env.get(variable)}
     options["region"] = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
     if env.get("AWS_ENDPOINT_URL"):
         endpoint = urlsplit(env["AWS_ENDPOINT_URL"])

