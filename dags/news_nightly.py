@@ -25,12 +25,13 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import Asset, Param, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-# The lake's tables as Airflow assets: each commit records an event on them (visible in the UI's Assets
-# view), and DAGs downstream of the lake can be scheduled on them.
-LAKE_TABLES = [
-    Asset(name=f"news_lake_{table}", uri=f"news-etl://lake/{table}")
-    for table in ("documents", "sentences", "entities", "rejects", "runs")
-]
+from pipeline.registry import TABLES
+
+# Every lake table as an Airflow asset: each commit records an event on each (visible in the UI's Assets view,
+# with the date and the row count in its extra), and DAGs downstream of the lake can be scheduled on them.
+LAKE_ASSETS = {
+    table.name: Asset(name=f"news_lake_{table.name}", uri=f"news-etl://lake/{table.name}") for table in TABLES
+}
 
 
 # Shards analysed at once per DAG run: raise it with the workers (see docs/scaling.md). Read when the DAG is
@@ -102,29 +103,35 @@ def fail_without_retry() -> Iterator[None]:
 def news_nightly() -> None:
     @task
     def plan(
-        params: dict[str, Any], dag_run: Any = None, data_interval_start: datetime | None = None
-    ) -> list[dict[str, Any]]:
+        params: dict[str, Any], ti: Any = None, dag_run: Any = None, data_interval_start: datetime | None = None
+    ) -> list[int]:
+        """Returns the shards to map over; the run id goes out as a second output (XCom "etl_run_id")."""
         from pipeline.config import partition_date
         from pipeline.run import plan_run
 
         with fail_without_retry():
             day = partition_date(params.get("date"), data_interval_start, dag_run.run_after if dag_run else None)
             planned = plan_run(task_settings(), day, allow_missing=True, force=bool(params.get("force")))
-        return [{"etl_run_id": planned["run_id"], "shard": i} for i in range(planned["n_fresh"])]
+        ti.xcom_push(key="etl_run_id", value=planned["run_id"])
+        return list(range(planned["n_fresh"]))
 
-    @task(multiple_outputs=False, max_active_tis_per_dagrun=MAX_ACTIVE_SHARDS)
-    def extract(etl_run_id: str, shard: int) -> dict[str, int]:
+    @task(max_active_tis_per_dagrun=MAX_ACTIVE_SHARDS)
+    def extract(etl_run_id: str, shard: int) -> dict[str, Any]:
         from pipeline.run import process_shard
 
         with fail_without_retry():
             return process_shard(task_settings(), etl_run_id, shard)
 
-    @task(multiple_outputs=False, outlets=LAKE_TABLES)
-    def commit(jobs: list[dict[str, Any]]) -> dict[str, Any]:
+    @task(outlets=list(LAKE_ASSETS.values()))
+    def commit(etl_run_id: str, receipts: list[dict[str, Any]], outlet_events: Any = None) -> dict[str, Any]:
+        """receipts: what the shards reported (the commit reads them from the lake; taking them here makes the
+        commit wait for every shard)."""
         from pipeline.run import commit_run
 
         with fail_without_retry():
-            row = commit_run(task_settings(), jobs[0]["etl_run_id"])
+            row = commit_run(task_settings(), etl_run_id)
+        for table, rows in row.pop("rows").items():
+            outlet_events[LAKE_ASSETS[table]].extra = {"date": row["date"], "run_id": etl_run_id, "rows": rows}
         return {k: str(v) for k, v in row.items()}
 
     @task
@@ -135,8 +142,10 @@ def news_nightly() -> None:
             settings = task_settings()
             return build_database(settings.lake, settings.db)
 
-    jobs = plan()
-    extract.expand_kwargs(jobs) >> commit(jobs) >> refresh_views()
+    shards = plan()
+    etl_run_id = shards["etl_run_id"]
+    receipts = extract.partial(etl_run_id=etl_run_id).expand(shard=shards)
+    commit(etl_run_id, receipts) >> refresh_views()
 
 
 news_nightly()

@@ -9,8 +9,11 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import pyarrow as pa
+
 from pipeline.decode import NotText, decode
 from pipeline.storage import Location, is_local
+from pipeline.tables import Table
 
 # Uploads in progress and hidden files are not articles yet: they are skipped, and counted as ignored.
 PARTIAL_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload")
@@ -40,7 +43,6 @@ class Document:
     n_bytes: int
     sha256: str
     duplicate_of: str | None
-    language: str | None = None  # ISO 639-1, set by extraction before the model runs
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,28 @@ class Reject:
     source_path: str
     reason: str
     n_bytes: int | None
-    sha256: str | None
+    sha256: str | None  # None when the bytes could not be read: the next run tries the file again
+
+    def row(self) -> dict[str, object]:
+        return {
+            "source_path": self.source_path,
+            "reason": self.reason,
+            "n_bytes": self.n_bytes,
+            "content_sha256": self.sha256,
+        }
+
+
+REJECTS = Table(
+    "rejects",
+    "Input files that did not become documents, each with the reason.",
+    (
+        ("source_path", pa.string(), "the file, relative to RAW"),
+        ("reason", pa.string(), 'why, in words a person can act on ("not a .txt file", "binary data")'),
+        ("n_bytes", pa.int64(), "its size"),
+        ("content_sha256", pa.string(), "sha256 of its bytes, when they could be read"),
+    ),
+    key="source_path",
+)
 
 
 def doc_id_for(source_path: str) -> str:

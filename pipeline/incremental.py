@@ -12,10 +12,12 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.documents import SourceFile
-from pipeline.lake import committed_runs
+from pipeline.documents import REJECTS, SourceFile
+from pipeline.extract.document import DOCUMENTS
+from pipeline.lake import RUNS, committed_runs
+from pipeline.registry import shard_tables
 from pipeline.storage import Location
-from pipeline.tables import SCHEMAS, SHARD_TABLES, data_file, partition_dir, read_parquet, read_run_table, write_atomic
+from pipeline.tables import data_file, partition_dir, read_parquet, read_run_table, write_atomic
 
 
 @dataclass(frozen=True)
@@ -33,11 +35,11 @@ def previous_run(lake: Location, day: str, model: str, pipeline_version: str) ->
     if not committed:
         return None
     run_id = committed[-1]
-    run = read_parquet(partition_dir(lake, "runs", day) / f"{run_id}.parquet").to_pylist()[0]
+    run = read_parquet(partition_dir(lake, RUNS.name, day) / f"{run_id}.parquet").to_pylist()[0]
     if (run["model"], run["pipeline_version"]) != (model, pipeline_version):
         return None
-    documents = read_run_table(lake, "documents", day, run_id, ["doc_id", "content_sha256", "duplicate_of"])
-    rejects = read_run_table(lake, "rejects", day, run_id, ["source_path", "content_sha256"])
+    documents = read_run_table(lake, DOCUMENTS, day, run_id, ["doc_id", "content_sha256", "duplicate_of"])
+    rejects = read_run_table(lake, REJECTS, day, run_id, ["source_path", "content_sha256"])
     return Previous(
         run_id,
         {r["doc_id"]: (r["content_sha256"], r["duplicate_of"]) for r in documents.to_pylist()},
@@ -67,22 +69,19 @@ def split_reusable(files: list[SourceFile], previous: Previous | None) -> tuple[
 
 def carry_over(
     lake: Location, day: str, previous: Previous, run_id: str, shard: int, doc_ids: set[str], reject_paths: set[str]
-) -> dict[str, int]:
-    """Copy the reused rows of every table into the new run's carry shard; returns its receipt."""
-    keys = {"rejects": ("source_path", reject_paths)}
-    carried = {}
-    for table in SHARD_TABLES:
-        column, wanted = keys.get(table, ("doc_id", doc_ids))
+) -> tuple[dict[str, int], int]:
+    """Copy the reused rows of every shard-written table into the new run's carry shard, selected by the
+    table's key (a document's rows by doc_id, a reject by its path). Returns rows per table and duplicates."""
+    wanted = {"doc_id": doc_ids, "source_path": reject_paths}
+    counts, duplicates = {}, 0
+    for table in shard_tables():
         rows = read_run_table(lake, table, day, previous.run_id)
-        rows = rows.filter(pc.is_in(rows[column], value_set=pa.array(sorted(wanted), pa.string())))
+        rows = rows.filter(pc.is_in(rows[table.key], value_set=pa.array(sorted(wanted[table.key]), pa.string())))
         rows = rows.set_column(
             rows.schema.get_field_index("run_id"), "run_id", pa.array([run_id] * len(rows), pa.string())
         )
-        write_atomic(rows.select(SCHEMAS[table].names).cast(SCHEMAS[table]), data_file(lake, table, day, run_id, shard))
-        carried[table] = rows
-    documents = carried["documents"]
-    return {
-        "documents": len(documents),
-        "duplicates": len(documents) - documents["duplicate_of"].null_count,
-        "rejects": len(carried["rejects"]),
-    }
+        write_atomic(rows, data_file(lake, table.name, day, run_id, shard))
+        counts[table.name] = len(rows)
+        if table is DOCUMENTS:
+            duplicates = len(rows) - rows["duplicate_of"].null_count
+    return counts, duplicates

@@ -13,6 +13,8 @@ import json
 import re
 import secrets
 import time
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -22,13 +24,33 @@ import pyarrow as pa
 from pipeline.documents import SourceFile
 from pipeline.errors import UserError
 from pipeline.storage import Location, is_local, remove_tree, write_bytes
-from pipeline.tables import RUN_TABLES, SCHEMAS, partition_dir, read_parquet, write_atomic
+from pipeline.tables import TIMESTAMP, Table, partition_dir, read_parquet, write_rows
 
 RUNS_DIR = "_runs"  # plans and shard receipts: underscore folders are not tables
 KEEP_COMMITTED = 2  # the current run and the one before, so queries already running can finish
 STALE_SECONDS = 24 * 3600  # files of a run that never committed are garbage after this
 RUN_ID = re.compile(r"^r\d{8}T\d{12}-[0-9a-f]{6}$")
 RUN_FILE = re.compile(r"^\.?(?P<run_id>r\d{8}T\d{12}-[0-9a-f]{6})-\d{5}\.parquet(\.tmp)?$")
+
+RUNS = Table(
+    "runs",
+    "Every committed run, current or superseded: the job's history. A run's files count once its row is here.",
+    (
+        ("run_id", pa.string(), "r<start time>-<random>: sorts by start"),
+        ("started_at", TIMESTAMP, "when its plan was made"),
+        ("finished_at", TIMESTAMP, "when it was committed"),
+        ("files_seen", pa.int64(), "files under the date's landing folder, less ignored ones"),
+        ("files_ignored", pa.int64(), "hidden files and partial uploads, skipped"),
+        ("documents", pa.int64(), "files that became documents"),
+        ("duplicates", pa.int64(), "of which exact duplicates"),
+        ("rejects", pa.int64(), "files that became rejects"),
+        ("shards", pa.int32(), "shards it was processed in (the carry-over shard included)"),
+        ("model", pa.string(), "the spaCy model"),
+        ("pipeline_version", pa.string(), "news-etl's version + a digest of the extraction code"),
+    ),
+    written_by="run",
+    key="run_id",
+)
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -99,8 +121,14 @@ def read_receipts(lake: Location, run_id: str, n_shards: int) -> list[dict[str, 
     return receipts
 
 
-def commit(lake: Location, plan: dict[str, Any], receipts: list[dict[str, int]]) -> dict[str, Any]:
-    """Publish the run: check every file is accounted for, then write its runs row (the one atomic step)."""
+def commit(
+    lake: Location, plan: dict[str, Any], receipts: list[dict[str, Any]], tables: Iterable[Table], rows: dict[str, int]
+) -> dict[str, Any]:
+    """Publish the run: check every file is accounted for, then write its runs row (the one atomic step).
+
+    tables: every table with files of this run (for clean-up); rows: those the commit wrote itself. Returns the
+    runs row, and under "rows" the row count of every table.
+    """
     files_seen = plan["files_seen"]
     accounted = sum(r["documents"] + r["rejects"] for r in receipts)
     if accounted != files_seen:
@@ -119,12 +147,10 @@ def commit(lake: Location, plan: dict[str, Any], receipts: list[dict[str, int]])
         "pipeline_version": plan["pipeline_version"],
     }
     day = plan["date"]
-    write_atomic(
-        pa.Table.from_pylist([row], schema=SCHEMAS["runs"]),
-        partition_dir(lake, "runs", day) / f"{row['run_id']}.parquet",
-    )
-    collect_garbage(lake, day)
-    return row
+    counts = Counter(rows) + sum((Counter(r["rows"]) for r in receipts), Counter())
+    counts[RUNS.name] = write_rows(RUNS, [row], partition_dir(lake, RUNS.name, day) / f"{row['run_id']}.parquet")
+    collect_garbage(lake, day, tables)
+    return row | {"date": day, "rows": {t.name: counts[t.name] for t in (*tables, RUNS)}}
 
 
 def committed_runs(lake: Location, day: str) -> list[str]:
@@ -136,14 +162,14 @@ def committed_runs(lake: Location, day: str) -> list[str]:
     return [r["run_id"] for r in sorted(rows, key=lambda r: (r["finished_at"], r["run_id"]))]
 
 
-def collect_garbage(lake: Location, day: str) -> None:
+def collect_garbage(lake: Location, day: str, tables: Iterable[Table]) -> None:
     """Drop the files of superseded runs, keeping the newest few, and of runs that died long ago."""
     committed = committed_runs(lake, day)
     keep = set(committed[-KEEP_COMMITTED:])
     superseded = set(committed) - keep
     cutoff = time.time() - STALE_SECONDS
-    for table in RUN_TABLES:
-        folder = partition_dir(lake, table, day)
+    for table in tables:
+        folder = partition_dir(lake, table.name, day)
         if not folder.is_dir():
             continue
         for path in folder.iterdir():

@@ -119,9 +119,14 @@ def parse(nlp: Language, texts: list[str], max_chars: int) -> list[Doc]:
 
 
 def parse_one(nlp: Language, text: str) -> Doc:
+    """The text parsed; if spaCy fails on it, the text tokenized only (no sentences, no entities), so offsets
+    of the pieces after it stay right, with the error in its user_data."""
     try:
         return nlp(text)
     except Exception as error:
-        doc = nlp.make_doc("")
+        try:
+            doc = nlp.make_doc(text)
+        except Exception:
+            doc = Doc(nlp.vocab, words=[text] if text else [], spaces=[False] if text else [])
         doc.user_data["nlp_error"] = f"{type(error).__name__}: {error}"[:300]
         return doc

@@ -13,23 +13,16 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from multiprocessing import get_context
 from typing import Any
 
-import pyarrow as pa
-from spacy.language import Language
-from spacy.tokens import Doc
-
-from pipeline import PIPELINE_VERSION
+from pipeline.analysis import Item, analysed, with_facts
 from pipeline.config import Settings
-from pipeline.documents import Document, Reject, SourceFile, list_partition, read_document, shard
+from pipeline.documents import REJECTS, Reject, SourceFile, list_partition, read_document, shard
 from pipeline.errors import UserError
-from pipeline.extract import EXTRACTED_TABLES, Row, extract_document, title_of
-from pipeline.extract.datelines import dateline_of
-from pipeline.extract.language import detect_language, model_reads
-from pipeline.extract.near_duplicates import NUM_PERM, cluster_rows, signature
+from pipeline.extract.document import DOCUMENTS, document_row
+from pipeline.extract.near_duplicates import NEAR_DUPLICATES, NUM_PERM, SIGNATURES, cluster_rows
 from pipeline.incremental import carry_over, previous_run, split_reusable
 from pipeline.lake import (
     check_writable,
@@ -41,8 +34,10 @@ from pipeline.lake import (
     write_plan,
     write_receipt,
 )
-from pipeline.nlp import analyse, load_model, model_id
-from pipeline.tables import SCHEMAS, ShardWriter, data_file, read_run_table, write_atomic
+from pipeline.nlp import load_model, model_id
+from pipeline.registry import run_tables, shard_tables
+from pipeline.tables import ShardWriter, data_file, read_run_table, write_rows
+from pipeline.version import pipeline_version
 
 log = logging.getLogger(__name__)
 MAX_SHARDS = 1024  # Airflow's max_map_length
@@ -67,7 +62,8 @@ def plan_run(
     nlp = load_model(settings.model, settings.exclude)
     files, ignored = list_partition(settings.raw_root, day) if folder.is_dir() else ([], [])
     run_id, model = new_run_id(), model_id(nlp)
-    previous = None if force else previous_run(settings.lake, day.isoformat(), model, PIPELINE_VERSION)
+    version = pipeline_version(settings.exclude, settings.chunk_chars)
+    previous = None if force else previous_run(settings.lake, day.isoformat(), model, version)
     fresh, reused_docs, reused_rejects = split_reusable(files, previous)
     n_fresh = shard_count(len(fresh), settings.files_per_shard, workers)
     plan = {
@@ -77,15 +73,17 @@ def plan_run(
         "files_seen": len(files),
         "ignored": ignored,
         "model": model,
-        "pipeline_version": PIPELINE_VERSION,
+        "pipeline_version": version,
         "n_fresh": n_fresh,
         "n_shards": n_fresh + (previous is not None),
         "reused_from": previous.run_id if previous else None,
     }
     write_plan(settings.lake, plan, shard(fresh, n_fresh))
     if previous is not None:
-        receipt = carry_over(settings.lake, day.isoformat(), previous, run_id, n_fresh, reused_docs, reused_rejects)
-        write_receipt(settings.lake, run_id, n_fresh, receipt)
+        rows, duplicates = carry_over(
+            settings.lake, day.isoformat(), previous, run_id, n_fresh, reused_docs, reused_rejects
+        )
+        write_receipt(settings.lake, run_id, n_fresh, receipt_of(rows, duplicates))
     log.info(
         "run %s: %d files for %s: %d to analyse in %d shards, %d unchanged since %s (%d ignored)",
         run_id,
@@ -114,36 +112,43 @@ def process_shard(settings: Settings, run_id: str, shard_idx: int) -> dict[str, 
     nlp = load_model(settings.model, settings.exclude)
     if model_id(nlp) != plan["model"]:
         raise UserError(f"run {run_id} was planned with {plan['model']} but this worker has {model_id(nlp)}")
-    writer = ShardWriter(settings.lake, plan["date"], run_id, shard_idx)
-    receipt = {"documents": 0, "duplicates": 0, "rejects": 0}
+    writer = ShardWriter(settings.lake, plan["date"], run_id, shard_idx, shard_tables())
+    duplicates = 0
     progress = Progress(f"shard {shard_idx}", len(sources))
     try:
-        for item, analysis in analysed(nlp, settings, read_all(settings, sources)):
+        for item, facts, analysis in analysed(nlp, settings, read_all(settings, sources)):
             if isinstance(item, Reject):
-                writer.add("rejects", [reject_row(item)])
-                receipt["rejects"] += 1
+                writer.add(REJECTS.name, [item.row()])
             else:
-                writer.add("documents", [document_row(item, analysis, plan)])
-                writer.add("signatures", [{"doc_id": item.doc_id, "minhash": signature(item.text)}])
+                assert facts is not None
+                row = document_row(
+                    item, facts, analysis.n_tokens, analysis.error, plan["model"], plan["pipeline_version"]
+                )
+                writer.add(DOCUMENTS.name, [row])
+                writer.add(SIGNATURES.name, [{"doc_id": item.doc_id, "minhash": facts.signature}])
                 for table, rows in analysis.tables.items():
                     writer.add(table, rows)
-                receipt["documents"] += 1
-                receipt["duplicates"] += item.duplicate_of is not None
+                duplicates += item.duplicate_of is not None
             progress.step()
-        writer.close()
+        rows = writer.close()
     except BaseException:
         writer.abort()
         raise
-    receipt["peak_rss_mb"] = peak_rss_mb()
+    receipt = receipt_of(rows, duplicates) | {"peak_rss_mb": peak_rss_mb()}
     write_receipt(settings.lake, run_id, shard_idx, receipt)
     log.info("shard %d done: %s", shard_idx, receipt)
     return receipt
 
 
-def read_all(settings: Settings, sources: Iterable[SourceFile]) -> Iterator[Document | Reject]:
+def receipt_of(rows: dict[str, int], duplicates: int) -> dict[str, Any]:
+    """What a shard (or the carry-over) reports to the commit: files accounted for, rows per table."""
+    return {"documents": rows[DOCUMENTS.name], "duplicates": duplicates, "rejects": rows[REJECTS.name], "rows": rows}
+
+
+def read_all(settings: Settings, sources: Iterable[SourceFile]) -> Iterator[Item]:
     """The shard's files in order, read a few ahead in threads: a store's latency hides behind the parsing."""
     with ThreadPoolExecutor(READ_AHEAD) as pool:
-        ahead: deque[Future[Document | Reject]] = deque()
+        ahead: deque[Future[Item]] = deque()
         for source in sources:
             ahead.append(pool.submit(read_one, settings, source))
             if len(ahead) >= READ_AHEAD:
@@ -152,132 +157,20 @@ def read_all(settings: Settings, sources: Iterable[SourceFile]) -> Iterator[Docu
             yield ahead.popleft().result()
 
 
-def read_one(settings: Settings, source: SourceFile) -> Document | Reject:
-    item = read_document(settings.raw_root, source, settings.max_file_bytes)
-    return replace(item, language=detect_language(item.text)) if isinstance(item, Document) else item
-
-
-@dataclass
-class Analysis:
-    """What spaCy and the extractors made of one document, gathered over its parts."""
-
-    tables: dict[str, list[Row]] = field(default_factory=lambda: {table: [] for table in EXTRACTED_TABLES})
-    n_tokens: int | None = None
-    error: str | None = None
-
-    def add(self, tables: dict[str, list[Row]], pieces: list[tuple[int, Doc]]) -> None:
-        """Rows of one more part: their per-document numbering continues where the last part stopped."""
-        for table, rows in tables.items():
-            done = self.tables.setdefault(table, [])
-            column = INDEX_COLUMNS.get(table)
-            for row in rows:
-                if column:
-                    row[column] += len(done)
-            done.extend(rows)
-        self.n_tokens = (self.n_tokens or 0) + sum(len(doc) for _, doc in pieces)
-        errors = [doc.user_data["nlp_error"] for _, doc in pieces if "nlp_error" in doc.user_data]
-        self.error = self.error or (errors[0] if errors else None)
-
-
-INDEX_COLUMNS = {"sentences": "sentence_idx", "entities": "entity_idx", "quotes": "quote_idx"}
-
-
-def extract_part(document: Document, pieces: list[tuple[int, Doc]]) -> dict[str, list[Row]]:
-    """Extract from the part of the text these pieces cover (usually all of it), with offsets into the whole.
-
-    Handing the extractors only their part keeps a huge article linear in its length, not quadratic.
-    """
-    start = pieces[0][0]
-    end = pieces[-1][0] + len(pieces[-1][1].text)
-    tables = extract_document(document.doc_id, document.text[start:end], [(o - start, d) for o, d in pieces])
-    if start:
-        for rows in tables.values():
-            for row in rows:
-                for key, value in row.items():
-                    if key.endswith("_char") and value is not None:
-                        row[key] = value + start
-    return tables
-
-
-def analysed(
-    nlp: Language, settings: Settings, items: Iterable[Document | Reject]
-) -> Iterator[tuple[Document | Reject, Analysis]]:
-    """Each item with its analysis; exact duplicates, rejects and other languages get an empty one."""
-    texts = ((item, item.text if needs_nlp(item, nlp.lang) else None) for item in items)
-    analysis = Analysis()
-    for item, pieces, last in analyse(nlp, texts, settings.chunk_chars, settings.batch_size):
-        if pieces:
-            analysis.add(extract_part(item, pieces), pieces)
-        if last:
-            if analysis.error:
-                log.warning("%s: spaCy failed on part of the text: %s", item.source_path, analysis.error)
-            yield item, analysis
-            analysis = Analysis()
-
-
-def extract_texts(settings: Settings, texts: Iterable[tuple[str, str]]) -> Iterator[tuple[str, dict[str, list[Row]]]]:
-    """(doc_id, text) -> (doc_id, rows per table) through exactly the path files take: what evaluations use."""
-    nlp = load_model(settings.model, settings.exclude)
-    documents = (Document(doc_id, doc_id, text, "utf-8", 0, "", None, detect_language(text)) for doc_id, text in texts)
-    for item, analysis in analysed(nlp, settings, documents):
-        yield item.doc_id, analysis.tables
-
-
-def needs_nlp(item: Document | Reject, model_language: str) -> bool:
-    """Exact duplicates reuse their first copy's analysis; text in another language is not misread."""
-    return (
-        isinstance(item, Document)
-        and item.duplicate_of is None
-        and (item.language is None or model_reads(item.language, model_language))
-    )
-
-
-def document_row(document: Document, analysis: Analysis, plan: dict[str, Any]) -> dict[str, Any]:
-    dateline = dateline_of(document.text) or {}
-    return {
-        "doc_id": document.doc_id,
-        "source_path": document.source_path,
-        "title": title_of(document.text),
-        "dateline": dateline.get("dateline"),
-        "dateline_place": dateline.get("place"),
-        "dateline_date": dateline.get("date_text"),
-        "dateline_source": dateline.get("source"),
-        "language": document.language,
-        "is_analysed": analysis.n_tokens is not None,
-        "analysis_error": analysis.error,
-        "text": document.text,
-        "n_tokens": analysis.n_tokens,
-        "n_chars": len(document.text),
-        "n_bytes": document.n_bytes,
-        "content_sha256": document.sha256,
-        "encoding": document.encoding,
-        "duplicate_of": document.duplicate_of,
-        "model": plan["model"],
-        "pipeline_version": plan["pipeline_version"],
-    }
-
-
-def reject_row(item: Reject) -> dict[str, Any]:
-    return {
-        "source_path": item.source_path,
-        "reason": item.reason,
-        "n_bytes": item.n_bytes,
-        "content_sha256": item.sha256,
-    }
+def read_one(settings: Settings, source: SourceFile) -> Item:
+    return with_facts(read_document(settings.raw_root, source, settings.max_file_bytes))
 
 
 def commit_run(settings: Settings, run_id: str) -> dict[str, Any]:
     """Group near-duplicates across the run's shards, then publish the run."""
     plan = read_plan(settings.lake, run_id)
     receipts = read_receipts(settings.lake, run_id, plan["n_shards"])
-    signatures = read_run_table(settings.lake, "signatures", plan["date"], run_id)
+    signatures = read_run_table(settings.lake, SIGNATURES, plan["date"], run_id)
     matrix = signatures["minhash"].combine_chunks().flatten().to_numpy().reshape(len(signatures), NUM_PERM)
-    clusters = cluster_rows(signatures["doc_id"].to_pylist(), matrix)
-    for row in clusters:
-        row["run_id"] = run_id
-    near_duplicates = pa.Table.from_pylist(clusters, schema=SCHEMAS["near_duplicates"])
-    write_atomic(near_duplicates, data_file(settings.lake, "near_duplicates", plan["date"], run_id, plan["n_shards"]))
-    row = commit(settings.lake, plan, receipts)
+    clusters = [row | {"run_id": run_id} for row in cluster_rows(signatures["doc_id"].to_pylist(), matrix)]
+    target = data_file(settings.lake, NEAR_DUPLICATES.name, plan["date"], run_id, plan["n_shards"])
+    commit_rows = {NEAR_DUPLICATES.name: write_rows(NEAR_DUPLICATES, clusters, target)}
+    row = commit(settings.lake, plan, receipts, run_tables(), commit_rows)
     log.info(
         "committed %s for %s: %d files -> %d documents (%d duplicates), %d rejects",
         run_id,

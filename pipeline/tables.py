@@ -1,128 +1,64 @@
-"""The output edge: one explicit pyarrow schema per table, and the Parquet writer for one shard.
+"""The output edge: how a lake table is declared, and the Parquet writer for one shard.
 
-Files live at LAKE/<table>/date=YYYY-MM-DD/<run_id>-<shard>.parquet. The date is in the folder name
-(hive partitioning), not in the files. Which run's files count is decided by the runs table (see lake.py).
+A table is declared once, as a `Table`, next to the code that makes its rows (see pipeline/registry.py for
+the list). Its columns carry their descriptions; every table also gets a `run_id` column, and its `date`
+lives in the folder name (hive partitioning), not in the files:
+LAKE/<table>/date=YYYY-MM-DD/<run_id>-<shard>.parquet. Which run's files count is decided by the runs
+table (see lake.py).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.storage import Location, is_local, publish, staged
 
-TIMESTAMP = pa.timestamp("us", tz="UTC")
+if TYPE_CHECKING:
+    from pipeline.extract.part import Part
 
-SCHEMAS: dict[str, pa.Schema] = {
-    "documents": pa.schema(
-        [
-            ("doc_id", pa.string()),
-            ("source_path", pa.string()),
-            ("title", pa.string()),
-            ("dateline", pa.string()),
-            ("dateline_place", pa.string()),
-            ("dateline_date", pa.string()),
-            ("dateline_source", pa.string()),
-            ("language", pa.string()),
-            ("is_analysed", pa.bool_()),
-            ("analysis_error", pa.string()),
-            ("text", pa.large_string()),
-            ("n_tokens", pa.int32()),
-            ("n_chars", pa.int64()),
-            ("n_bytes", pa.int64()),
-            ("content_sha256", pa.string()),
-            ("encoding", pa.string()),
-            ("duplicate_of", pa.string()),
-            ("model", pa.string()),
-            ("pipeline_version", pa.string()),
-            ("run_id", pa.string()),
-        ]
-    ),
-    "sentences": pa.schema(
-        [
-            ("doc_id", pa.string()),
-            ("sentence_idx", pa.int32()),
-            ("start_char", pa.int64()),
-            ("end_char", pa.int64()),
-            ("run_id", pa.string()),
-        ]
-    ),
-    "entities": pa.schema(
-        [
-            ("doc_id", pa.string()),
-            ("entity_idx", pa.int32()),
-            ("start_char", pa.int64()),
-            ("end_char", pa.int64()),
-            ("text", pa.string()),
-            ("label", pa.string()),
-            ("model_label", pa.string()),
-            ("canonical", pa.string()),
-            ("canonical_key", pa.string()),
-            ("run_id", pa.string()),
-        ]
-    ),
-    # MinHash signatures, one per document, for the commit's near-duplicate clustering (not a view).
-    "signatures": pa.schema(
-        [
-            ("doc_id", pa.string()),
-            ("minhash", pa.list_(pa.uint32())),
-            ("run_id", pa.string()),
-        ]
-    ),
-    # Written by the commit: the documents of the partition that have near-duplicates, grouped.
-    "near_duplicates": pa.schema(
-        [
-            ("doc_id", pa.string()),
-            ("cluster_id", pa.string()),
-            ("similarity", pa.float32()),
-            ("run_id", pa.string()),
-        ]
-    ),
-    "quotes": pa.schema(
-        [
-            ("doc_id", pa.string()),
-            ("quote_idx", pa.int32()),
-            ("start_char", pa.int64()),
-            ("end_char", pa.int64()),
-            ("text", pa.string()),
-            ("speaker", pa.string()),
-            ("speaker_start_char", pa.int64()),
-            ("speaker_end_char", pa.int64()),
-            ("speaker_canonical", pa.string()),
-            ("cue", pa.string()),
-            ("confidence", pa.float32()),
-            ("run_id", pa.string()),
-        ]
-    ),
-    "rejects": pa.schema(
-        [
-            ("source_path", pa.string()),
-            ("reason", pa.string()),
-            ("n_bytes", pa.int64()),
-            ("content_sha256", pa.string()),
-            ("run_id", pa.string()),
-        ]
-    ),
-    "runs": pa.schema(
-        [
-            ("run_id", pa.string()),
-            ("started_at", TIMESTAMP),
-            ("finished_at", TIMESTAMP),
-            ("files_seen", pa.int64()),
-            ("files_ignored", pa.int64()),
-            ("documents", pa.int64()),
-            ("duplicates", pa.int64()),
-            ("rejects", pa.int64()),
-            ("shards", pa.int32()),
-            ("model", pa.string()),
-            ("pipeline_version", pa.string()),
-        ]
-    ),
-}
-SHARD_TABLES = ("documents", "sentences", "entities", "quotes", "rejects", "signatures")
-RUN_TABLES = (*SHARD_TABLES, "near_duplicates")  # every table whose files are named by run and shard
+Row = dict[str, Any]
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+RUN_ID = ("run_id", pa.string(), "the run that wrote the row (see runs)")
+
+
+@dataclass(frozen=True)
+class Table:
+    """One lake table: what it holds, its columns (name, type, description), and who writes its rows.
+
+    written_by: "shard" (a row set per document, written by the shards and carried over by incremental reruns),
+    "commit" (computed by the commit from the whole partition), "run" (the runs table itself).
+    extract: for tables made from a document's spaCy Doc, the pure function that makes the rows of one Part.
+    index: the column numbering a document's rows 0, 1, 2...; it continues across the parts of a huge text.
+    key: the column that says which input a row belongs to (what the carry-over selects by).
+    Columns named *_char are character offsets into the document's text.
+    """
+
+    name: str
+    description: str
+    columns: tuple[tuple[str, pa.DataType, str], ...]
+    written_by: Literal["shard", "commit", "run"] = "shard"
+    key: str = "doc_id"
+    index: str | None = None
+    extract: Callable[[Part], list[Row]] | None = field(default=None, compare=False)
+
+    @property
+    def all_columns(self) -> tuple[tuple[str, pa.DataType, str], ...]:
+        return self.columns if self.written_by == "run" else (*self.columns, RUN_ID)
+
+    @property
+    def schema(self) -> pa.Schema:
+        return pa.schema([(name, kind) for name, kind, _ in self.all_columns])
+
+    @property
+    def offset_columns(self) -> tuple[str, ...]:
+        return tuple(name for name, _, _ in self.columns if name.endswith("_char"))
+
+
 ROW_GROUP_ROWS = 100_000
 # Documents carry their whole text: a row group is cut by size too, so memory stays flat whatever the articles.
 ROW_GROUP_TEXT_CHARS = 32_000_000
@@ -154,20 +90,29 @@ def write_atomic(table: pa.Table, path: Location) -> None:
     publish(tmp, path)
 
 
-class ShardWriter:
-    """Streams rows of every shard table into one Parquet file each, a row group at a time."""
+def write_rows(table: Table, rows: list[Row], path: Location) -> int:
+    """One whole file of rows of a table, atomically; returns the row count."""
+    write_atomic(pa.Table.from_pylist(rows, schema=table.schema), path)
+    return len(rows)
 
-    def __init__(self, lake: Location, day: str, run_id: str, shard: int) -> None:
-        self.targets = {t: data_file(lake, t, day, run_id, shard) for t in SHARD_TABLES}
+
+class ShardWriter:
+    """Streams rows of every shard-written table into one Parquet file each, a row group at a time."""
+
+    def __init__(self, lake: Location, day: str, run_id: str, shard: int, tables: tuple[Table, ...]) -> None:
+        self.tables = {t.name: t for t in tables}
+        self.targets = {t: data_file(lake, t, day, run_id, shard) for t in self.tables}
         self.staged = {t: staged(target) for t, target in self.targets.items()}
-        self.buffers: dict[str, list[dict[str, Any]]] = {t: [] for t in SHARD_TABLES}
+        self.buffers: dict[str, list[Row]] = {t: [] for t in self.tables}
+        self.counts = dict.fromkeys(self.tables, 0)
         self.text_chars = 0
         self.writers: dict[str, pq.ParquetWriter] = {}
         self.run_id = run_id
 
-    def add(self, table: str, rows: list[dict[str, Any]]) -> None:
+    def add(self, table: str, rows: list[Row]) -> None:
         buffer = self.buffers[table]
         buffer.extend(rows)
+        self.counts[table] += len(rows)
         if table == "documents":
             self.text_chars += sum(len(row["text"]) for row in rows)
         if len(buffer) >= ROW_GROUP_ROWS or self.text_chars >= ROW_GROUP_TEXT_CHARS:
@@ -177,23 +122,24 @@ class ShardWriter:
         rows = self.buffers[table]
         for row in rows:
             row["run_id"] = self.run_id
-        batch = pa.Table.from_pylist(rows, schema=SCHEMAS[table])
+        schema = self.tables[table].schema
+        batch = pa.Table.from_pylist(rows, schema=schema)
         if table not in self.writers:
-            self.writers[table] = pq.ParquetWriter(
-                schema=SCHEMAS[table], **arrow_target(self.staged[table]), **WRITE_OPTIONS
-            )
+            self.writers[table] = pq.ParquetWriter(schema=schema, **arrow_target(self.staged[table]), **WRITE_OPTIONS)
         self.writers[table].write_table(batch, row_group_size=ROW_GROUP_ROWS)
         self.buffers[table] = []
         if table == "documents":
             self.text_chars = 0
 
-    def close(self) -> None:
-        """Flush, then move every file into place. Nothing reads a run's files before its commit anyway."""
-        for table in SHARD_TABLES:
+    def close(self) -> dict[str, int]:
+        """Flush, then move every file into place; returns the rows written per table. Nothing reads a run's
+        files before its commit anyway."""
+        for table in self.tables:
             self._flush(table)  # also writes the schema for a table with no rows in this shard
             self.writers.pop(table).close()
         for table, target in self.targets.items():
             publish(self.staged[table], target)
+        return dict(self.counts)
 
     def abort(self) -> None:
         for writer in self.writers.values():
@@ -202,8 +148,8 @@ class ShardWriter:
             path.unlink(missing_ok=True)
 
 
-def read_run_table(lake: Location, table: str, day: str, run_id: str, columns: list[str] | None = None) -> pa.Table:
+def read_run_table(lake: Location, table: Table, day: str, run_id: str, columns: list[str] | None = None) -> pa.Table:
     """All of one run's rows of a table for a date (every shard file), in the table's schema."""
-    files = sorted(partition_dir(lake, table, day).glob(f"{run_id}-*.parquet"), key=str)
-    parts = [read_parquet(f, columns=columns, schema=SCHEMAS[table]) for f in files]
-    return pa.concat_tables(parts) if parts else SCHEMAS[table].empty_table().select(columns or SCHEMAS[table].names)
+    files = sorted(partition_dir(lake, table.name, day).glob(f"{run_id}-*.parquet"), key=str)
+    parts = [read_parquet(f, columns=columns, schema=table.schema) for f in files]
+    return pa.concat_tables(parts) if parts else table.schema.empty_table().select(columns or table.schema.names)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 from urllib.parse import urlsplit
@@ -17,10 +18,20 @@ from urllib.parse import urlsplit
 import duckdb
 
 from pipeline.errors import UserError
+from pipeline.extract.entities import NAME_LABELS
+from pipeline.registry import TABLES
 from pipeline.storage import Location, is_local
+from pipeline.tables import Table
 
-LAYERS = ("staging", "marts")  # marts are built on staging; only staging knows where the lake is
+LAYERS = ("staging", "marts")  # hand-written views, built in this order after the generated lake layer
 VIEW_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class View:
+    name: str  # schema-qualified when not in main: lake.documents
+    select: str
+    source: str  # where it was defined, for error messages
 
 
 def sql_dir() -> Path:
@@ -31,39 +42,60 @@ def sql_dir() -> Path:
     raise UserError("cannot find the sql/ folder of view definitions")
 
 
-def view_sources(lake: Location, root: Path | None = None) -> list[tuple[str, str]]:
-    """(view name, select statement) for every sql file, the lake path filled in as a quoted literal."""
-    root = root or sql_dir()
-    lake_literal = str(lake).replace("'", "''")  # it sits inside '...' in the sql files
-    views = []
-    for layer in LAYERS:
-        for path in sorted((root / layer).glob("*.sql")):
-            if not VIEW_NAME.match(path.stem):
-                raise UserError(f"{path}: a view file name must be a lower-case SQL identifier")
-            views.append((path.stem, Template(path.read_text(encoding="utf-8")).substitute(lake=lake_literal)))
-    return views
+def view_sources(lake: Location, root: Path | None = None) -> list[View]:
+    """Every view, in the order they are created; each reads only views before it.
 
-
-def create_views(con: duckdb.DuckDBPyConnection, views: list[tuple[str, str]]) -> None:
-    """Create views in any order they can be bound: a view waits until the views it reads exist.
-
-    A view that reads a missing view fails to bind (a catalog error, or "circular reference" when its import
-    CTE has the missing view's name); it is tried again after the others, and only a pass in which nothing
-    could be created is an error.
+    1. lake.<table> for every registry table: its declared columns, read from the lake (sql/lake/*.sql
+       templates); lake.current_runs right after lake.runs, since the others filter on it.
+    2. main.<table>: sql/staging/<table>.sql where a table adds columns, else all of lake.<table>; plus any
+       other staging file (current_runs).
+    3. sql/marts/*.sql, in name order, built on the staging views (main.<view>).
     """
-    pending = list(views)
-    while pending:
-        failed: list[tuple[str, str]] = []
-        error: duckdb.Error | None = None
-        for name, select in pending:
-            try:
-                con.execute(f'create or replace view "{name}" as {select}')
-            except duckdb.Error as missing:
-                failed.append((name, select))
-                error = missing
-        if len(failed) == len(pending):
-            raise UserError(f"view {failed[0][0]}: {str(error).splitlines()[0]}")
-        pending = failed
+    root = root or sql_dir()
+    values = {
+        "lake": str(lake).replace("'", "''"),  # it sits inside '...' in the sql files
+        "name_labels": ", ".join(f"'{label}'" for label in sorted(NAME_LABELS)),
+    }
+
+    def template(path: Path, **more: str) -> str:
+        return Template(path.read_text(encoding="utf-8")).substitute(values | more)
+
+    lake_views = []
+    for table in sorted(TABLES, key=lambda t: t.written_by != "run"):  # runs first: the others filter on it
+        path = root / "lake" / ("history.sql" if table.written_by == "run" else "current.sql")
+        lake_views.append(
+            View(f"lake.{table.name}", template(path, table=table.name, columns=columns_of(table)), str(path))
+        )
+        if table.written_by == "run":
+            path = root / "lake" / "current_runs.sql"
+            lake_views.append(View("lake.current_runs", template(path), str(path)))
+    staging = {path.stem: path for path in sorted((root / "staging").glob("*.sql"))}
+    views = []
+    for table in TABLES:
+        path = staging.pop(table.name, None)
+        select = template(path) if path else f"select * from lake.{table.name}"
+        views.append(View(table.name, select, str(path or "pipeline/registry.py")))
+    marts = sorted((root / "marts").glob("*.sql"))
+    views += [View(path.stem, template(path), str(path)) for path in [*staging.values(), *marts]]
+    for view in views:
+        if not VIEW_NAME.match(view.name):
+            raise UserError(f"{view.source}: a view file name must be a lower-case SQL identifier")
+    return lake_views + views
+
+
+def columns_of(table: Table) -> str:
+    """The table's declared columns, its key and the partition date first."""
+    names = [table.key, "date", *(name for name, _, _ in table.all_columns if name != table.key)]
+    return ", ".join(f'"{name}"' for name in names)
+
+
+def create_views(con: duckdb.DuckDBPyConnection, views: list[View]) -> None:
+    con.execute("create schema if not exists lake")
+    for view in views:
+        try:
+            con.execute(f"create or replace view {view.name} as {view.select}")
+        except duckdb.Error as error:
+            raise UserError(f"view {view.name} ({view.source}): {str(error).splitlines()[0]}") from None
 
 
 def build_database(lake: Location, db: Path) -> list[str]:
@@ -87,7 +119,7 @@ def build_database(lake: Location, db: Path) -> list[str]:
         raise UserError(f"could not build {db}: {str(error).splitlines()[0]}") from None
     finally:
         tmp.unlink(missing_ok=True)
-    return [name for name, _ in views]
+    return [view.name for view in views]
 
 
 def connect(db: Path, lake: Location) -> duckdb.DuckDBPyConnection:

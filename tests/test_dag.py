@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from conftest import REPO, SAMPLE_DATES, SAMPLE_RAW, sample_files
+from pipeline.registry import TABLES
 
 AIRFLOW = Path(sys.executable).parent / "airflow"
 
@@ -60,6 +61,31 @@ def test_dag_run_over_the_sample_corpus(dagbag, tmp_path, monkeypatch):
         assert shards == 3
         assert con.execute("select count(distinct date) from documents").fetchone() == (1,)
         assert con.execute("select count(*) from entities").fetchone()[0] > 100
+        counts = {t.name: con.execute(f"select count(*) from lake.{t.name}").fetchone()[0] for t in TABLES}
+        (etl_run_id,) = con.execute("select run_id from current_runs").fetchone()
+    # Every lake table is an asset; the commit's event on each says which date and how many rows.
+    events = asset_events(run.run_id)
+    assert set(events) == {f"news_lake_{t.name}" for t in TABLES}
+    for table in TABLES:
+        assert events[f"news_lake_{table.name}"] == {
+            "date": day.isoformat(),
+            "run_id": etl_run_id,
+            "rows": counts[table.name],
+        }
+
+
+def asset_events(dag_run_id: str) -> dict[str, dict]:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.execute(
+            select(AssetModel.name, AssetEvent.extra)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetEvent.source_run_id == dag_run_id)
+        ).all()
+    return {name: extra for name, extra in rows}
 
 
 def test_run_without_a_date_takes_its_data_interval_day(dagbag, tmp_path, monkeypatch):

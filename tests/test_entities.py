@@ -6,7 +6,8 @@ Most tests set the model's entities by hand on a tokenized Doc, so they test our
 from spacy.tokens import Doc
 
 from conftest import STORY
-from pipeline.extract import extract_document
+from pipeline.analysis import extract_document, join
+from pipeline.extract.datelines import dateline_of
 from pipeline.extract.entities import (
     Mention,
     canonical_key,
@@ -15,6 +16,7 @@ from pipeline.extract.entities import (
     consistent_labels,
     entity_rows,
 )
+from pipeline.extract.part import Part
 from pipeline.nlp import chunks
 
 
@@ -34,7 +36,7 @@ def marked(nlp, text: str, *marks: tuple[str, str] | tuple[str, str, int]) -> Do
 
 
 def rows_of(nlp, text: str, *marks) -> list[dict]:
-    rows = entity_rows("d", [(0, marked(nlp, text, *marks))])
+    rows = entity_rows(Part("d", marked(nlp, text, *marks), dateline_of(text)))
     for row in rows:
         assert text[row["start_char"] : row["end_char"]] == row["text"]
     return rows
@@ -165,7 +167,7 @@ def test_acronyms_match_the_initials_of_one_full_name(nlp):
 
 
 def test_rows_from_the_real_model_reproduce_their_text(nlp):
-    entities = extract_document("d1", STORY, [(0, nlp(STORY))])["entities"]
+    entities = extract_document("d1", nlp(STORY), dateline_of(STORY))["entities"]
     assert entities, "the model found no entities"
     for row in entities:
         assert STORY[row["start_char"] : row["end_char"]] == row["text"]
@@ -177,7 +179,7 @@ def test_rows_from_the_real_model_reproduce_their_text(nlp):
 def test_long_texts_in_pieces_keep_offsets_and_one_canonical(nlp):
     text = "\n\n".join(STORY for _ in range(30))
     pieces = chunks(text, 2000)
-    rows = extract_document("d2", text, [(offset, nlp(piece)) for offset, piece in pieces])["entities"]
+    rows = extract_document("d2", join([(offset, nlp(piece)) for offset, piece in pieces]))["entities"]
     assert len({r["canonical"] for r in rows if r["text"] == "Hoffmann"}) == 1
     for row in rows:
         assert text[row["start_char"] : row["end_char"]] == row["text"]

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SHARED, make_settings
+from pipeline.analysis import extract_texts
 from pipeline.errors import UserError
 from pipeline.evaluation.quotes import (
     GoldQuote,
@@ -16,7 +17,6 @@ from pipeline.evaluation.quotes import (
     read_split,
     score,
 )
-from pipeline.run import extract_texts
 
 POLNEAR_DEV = SHARED / "eval" / "polnear" / "dev"
 

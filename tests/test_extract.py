@@ -1,10 +1,11 @@
 from conftest import STORY
-from pipeline.extract import extract_document, title_of
+from pipeline.analysis import extract_document, extract_part
+from pipeline.extract.titles import title_of
 from pipeline.nlp import chunks
 
 
 def test_sentence_rows_from_the_real_model(nlp):
-    rows = extract_document("d1", STORY, [(0, nlp(STORY))])
+    rows = extract_document("d1", nlp(STORY))
     sentences = rows["sentences"]
     assert [s["sentence_idx"] for s in sentences] == list(range(len(sentences)))
     assert all(STORY[s["start_char"] : s["end_char"]].strip() for s in sentences)
@@ -15,7 +16,7 @@ def test_long_texts_go_in_pieces_with_correct_offsets(nlp):
     pieces = chunks(text, 2000)
     assert "".join(piece for _, piece in pieces) == text
     assert all(len(piece) <= 2000 for _, piece in pieces)
-    rows = extract_document("d2", text, [(offset, nlp(piece)) for offset, piece in pieces])
+    rows = extract_part("d2", [(offset, nlp(piece)) for offset, piece in pieces], None)
     for row in rows["sentences"]:
         assert text[row["start_char"] : row["end_char"]].strip()
 

@@ -3,9 +3,8 @@
 import duckdb
 import pytest
 
-from pipeline.extract import extract_document
-from pipeline.extract.entities import entity_rows
-from pipeline.extract.quotes import find_quotes, quote_rows
+from pipeline.analysis import extract_document, join
+from pipeline.extract.quotes import find_quotes
 from pipeline.nlp import chunks
 
 COLUMNS = {
@@ -33,8 +32,7 @@ STORY = (
 
 
 def quotes_of(nlp, text, doc_id="d1"):
-    pieces = [(0, nlp(text))]
-    rows = quote_rows(doc_id, text, pieces, entity_rows(doc_id, pieces))
+    rows = extract_document(doc_id, nlp(text))["quotes"]
     check_offsets(text, rows)
     return rows
 
@@ -178,7 +176,7 @@ def test_long_texts_in_pieces_keep_offsets(nlp):
     text = "\n\n".join([STORY] * 6)
     pieces = [(offset, nlp(piece)) for offset, piece in chunks(text, 1500)]
     assert len(pieces) > 1
-    rows = extract_document("d2", text, pieces)["quotes"]
+    rows = extract_document("d2", join(pieces))["quotes"]
     check_offsets(text, rows)
     assert len(rows) == 6 * 5
     assert {r["speaker_canonical"] for r in rows if r["speaker"] == "Miller"} == {"Matthew Miller"}

@@ -7,9 +7,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import SAMPLE_DATES, SAMPLE_RAW, make_settings, sample_files
+from pipeline.analysis import extract_texts
 from pipeline.errors import UserError
 from pipeline.lake import committed_runs, read_shard_inputs
-from pipeline.run import commit_run, extract_texts, plan_run, process_shard, run_partition, shard_count
+from pipeline.run import commit_run, plan_run, process_shard, run_partition, shard_count
 from pipeline.views import build_database
 
 
@@ -168,7 +169,7 @@ def test_rerun_takes_over_unchanged_files_and_analyses_the_rest(tmp_path, monkey
     )
 
     # A new extractor version (or model) analyses everything again, and so does force.
-    monkeypatch.setattr("pipeline.run.PIPELINE_VERSION", "test-version")
+    monkeypatch.setattr("pipeline.run.pipeline_version", lambda *_: "test-version")
     assert plan_run(settings, day)["n_shards"] == 1
     monkeypatch.undo()
     assert plan_run(settings, day, force=True)["reused_from"] is None
@@ -180,6 +181,8 @@ def test_extract_texts_gives_every_table_also_for_text_not_analysed(tmp_path):
     rows = dict(extract_texts(make_settings(tmp_path), [("ru", russian), ("en", english)]))
     assert rows["ru"] == {"sentences": [], "entities": [], "quotes": []}
     assert rows["en"]["entities"] and rows["en"]["sentences"]
+    for table, column in (("sentences", "sentence_idx"), ("entities", "entity_idx")):
+        assert [r[column] for r in rows["en"][table]] == list(range(len(rows["en"][table])))
 
 
 def test_a_file_gone_between_plan_and_shard_is_a_reject_and_is_read_again_next_run(tmp_path):

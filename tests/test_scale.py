@@ -21,7 +21,8 @@ import pytest
 
 from conftest import REPO, SAMPLE_RAW
 from pipeline.lake import committed_runs
-from pipeline.tables import RUN_TABLES, read_parquet, read_run_table
+from pipeline.registry import TABLES, table
+from pipeline.tables import read_parquet, read_run_table
 
 DAY = "2026-11-24"
 WORKERS = {"news-worker-1", "news-worker-2"}
@@ -103,17 +104,17 @@ def test_extract_shards_ran_on_both_workers(root: str, request: pytest.FixtureRe
     assert {t["hostname"] for t in tis} <= WORKERS  # plan, commit and refresh_views ran on the workers too
 
 
-def current_rows(lake: Path, table: str) -> list[dict]:
+def current_rows(lake: Path, name: str) -> list[dict]:
     run_id = committed_runs(lake, DAY)[-1]
-    if table == "runs":  # one file per run, named by the run id alone
+    if name == "runs":  # one file per run, named by the run id alone
         rows = read_parquet(lake / "runs" / f"date={DAY}" / f"{run_id}.parquet").to_pylist()
     else:
-        rows = read_run_table(lake, table, DAY, run_id).to_pylist()
+        rows = read_run_table(lake, table(name), DAY, run_id).to_pylist()
     # The same NEWS_FILES_PER_SHARD on both sides: even the runs' shard counts must agree.
     return sorted(({k: v for k, v in row.items() if k not in IGNORED} for row in rows), key=repr)
 
 
-@pytest.mark.parametrize("table", [*RUN_TABLES, "runs"])
+@pytest.mark.parametrize("table", [t.name for t in TABLES])
 @pytest.mark.parametrize("root", ["celery_root", "celery_s3_root"])
 def test_celery_lake_has_the_rows_of_the_local_executor_lake(
     root: str, table: str, local_root: Path, request: pytest.FixtureRequest

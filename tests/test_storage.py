@@ -13,10 +13,12 @@ import s3fs
 
 from conftest import REPO, SAMPLE_DATES, SAMPLE_RAW, free_port_block, sample_files
 from pipeline.config import Settings
+from pipeline.extract.document import DOCUMENTS
 from pipeline.lake import committed_runs
+from pipeline.registry import run_tables
 from pipeline.run import commit_run, plan_run, process_shard, run_partition
 from pipeline.storage import S3_OPTIONS, location
-from pipeline.tables import RUN_TABLES, read_run_table
+from pipeline.tables import Table, read_run_table
 from pipeline.views import build_database, query
 
 BIN = Path(sys.executable).parent
@@ -71,7 +73,7 @@ def upload_samples(store: s3fs.S3FileSystem, prefix: str) -> None:
             store.put_file(str(path), f"{prefix}/{path.relative_to(SAMPLE_RAW).as_posix()}")
 
 
-def current_rows(lake, table: str, day: str) -> list[dict]:
+def current_rows(lake, table: Table, day: str) -> list[dict]:
     run_id = committed_runs(lake, day)[-1]
     rows = read_run_table(lake, table, day, run_id).drop_columns(["run_id"]).to_pylist()
     return sorted(rows, key=lambda row: json.dumps(row, sort_keys=True, default=str))
@@ -94,8 +96,8 @@ def test_a_date_on_object_storage_gives_the_same_rows_as_on_disk(s3_env, sample_
     assert f"{day}: {len(sample_files(SAMPLE_DATES[1]))} files" in result.stdout
 
     lake = location("s3://news/t1/lake")
-    for table in RUN_TABLES:
-        assert current_rows(lake, table, day) == current_rows(sample_lake.lake, table, day), table
+    for table in run_tables():
+        assert current_rows(lake, table, day) == current_rows(sample_lake.lake, table, day), table.name
     # Everything went through the S3 API into the served folder, and no temp objects were left.
     keys = store.find("news/t1/lake")
     assert any(k.startswith(f"news/t1/lake/runs/date={day}/") for k in keys)
@@ -105,7 +107,7 @@ def test_a_date_on_object_storage_gives_the_same_rows_as_on_disk(s3_env, sample_
     # The views read the lake through DuckDB's httpfs, loaded offline from its PyPI package.
     result = cli("sql", "select count(*) as n, count(distinct date) as days from documents", *args[2:])
     assert result.returncode == 0, result.stderr
-    expected = len(current_rows(sample_lake.lake, "documents", day))
+    expected = len(current_rows(sample_lake.lake, DOCUMENTS, day))
     settings = Settings.from_env(env={}, lake="s3://news/t1/lake", db=db)
     assert query(settings.db, "select count(*) from documents", settings.lake).fetchone() == (expected,)
     assert str(expected) in result.stdout
@@ -136,9 +138,9 @@ def test_a_run_is_invisible_until_its_commit_writes_the_runs_object(s3_env, tmp_
     assert rerun["reused_from"] == plan["run_id"]
     process_shard(settings, rerun["run_id"], 0)
     assert commit_run(settings, rerun["run_id"])["documents"] == len(
-        read_run_table(settings.lake, "documents", second.isoformat(), plan["run_id"])
+        read_run_table(settings.lake, DOCUMENTS, second.isoformat(), plan["run_id"])
     )
-    assert len(read_run_table(settings.lake, "documents", second.isoformat(), rerun["run_id"], ["doc_id"])) > 0
+    assert len(read_run_table(settings.lake, DOCUMENTS, second.isoformat(), rerun["run_id"], ["doc_id"])) > 0
 
 
 def test_wrong_credentials_are_one_clear_line(s3_env, tmp_path):

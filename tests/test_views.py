@@ -11,18 +11,32 @@ import pytest
 
 from conftest import REPO, SAMPLE_DATES, SAMPLE_RAW, make_settings
 from pipeline.errors import UserError
+from pipeline.registry import TABLES
 from pipeline.run import run_partition
 from pipeline.views import build_database, view_sources
 
 DUCKDB_CLI = Path(sys.executable).parent / "duckdb"
 
 
-def test_one_view_per_sql_file(sample_lake):
-    files = sorted(p.stem for layer in ("staging", "marts") for p in (REPO / "sql" / layer).glob("*.sql"))
+def test_a_view_per_table_and_per_sql_file(sample_lake):
+    tables = [t.name for t in TABLES]
+    files = [p.stem for layer in ("staging", "marts") for p in (REPO / "sql" / layer).glob("*.sql")]
     with duckdb.connect(str(sample_lake.db), read_only=True) as con:
-        views = sorted(r[0] for r in con.execute("select view_name from duckdb_views() where not internal").fetchall())
-    assert views == files
-    assert {"documents", "sentences", "entities", "rejects", "runs"} <= set(views)
+        views = con.execute("select schema_name, view_name from duckdb_views() where not internal").fetchall()
+    assert sorted(name for schema, name in views if schema == "main") == sorted(set(tables + files))
+    assert sorted(name for schema, name in views if schema == "lake") == sorted([*tables, "current_runs"])
+
+
+def test_views_have_the_declared_columns(sample_lake):
+    """lake.<table> has exactly the registry's columns (key and date first); a staging view may only add some."""
+    with duckdb.connect(str(sample_lake.db), read_only=True) as con:
+        for table in TABLES:
+            declared = [name for name, _, _ in table.all_columns]
+            lake = [c[0] for c in con.execute(f"describe lake.{table.name}").fetchall()]
+            assert lake[:2] == [table.key, "date"]
+            assert sorted(lake) == sorted([*declared, "date"])
+            staging = [c[0] for c in con.execute(f"describe main.{table.name}").fetchall()]
+            assert staging[: len(lake)] == lake
 
 
 def test_marts_answer(sample_lake):
@@ -66,7 +80,7 @@ def test_lake_path_with_quotes_is_quoted_not_pasted(tmp_path):
     build_database(settings.lake, settings.db)
     with duckdb.connect(str(settings.db), read_only=True) as con:
         assert con.execute("select count(*) from documents").fetchone()[0] > 0
-    assert "it''s" in dict(view_sources(settings.lake))["documents"]
+    assert "it''s" in next(v.select for v in view_sources(settings.lake) if v.name == "lake.documents")
 
 
 def test_views_on_an_empty_lake_is_a_clear_error(tmp_path):

@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pipeline.analysis import extract_texts
 from pipeline.config import Settings
 from pipeline.errors import UserError
 from pipeline.nlp import load_model
-from pipeline.run import extract_texts
 
 Span = tuple[int, int, str]  # (start, end, CoNLL label)
 

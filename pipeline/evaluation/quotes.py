@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.analysis import extract_texts
 from pipeline.config import Settings
 from pipeline.errors import UserError
-from pipeline.run import extract_texts
 
 QUOTE_OPENERS = ('"', "“", "‘", "'")
 THRESHOLDS = (0.3, 0.8)

@@ -22,11 +22,15 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from spacy.tokens import Doc
+import pyarrow as pa
 
-from pipeline.extract.datelines import dateline_of
+from pipeline.extract.part import Part
+from pipeline.tables import Table
+
+if TYPE_CHECKING:  # spaCy is imported by whoever makes the Docs; declaring tables must stay cheap
+    from spacy.tokens import Doc
 
 # Labels that name something; numbers, dates and amounts are left exactly as the model gave them.
 NAME_LABELS = frozenset(
@@ -82,22 +86,18 @@ class Layout:
     caps_lines: tuple[tuple[int, int], ...]  # (start, end) of lines written in capitals
 
 
-def entity_rows(doc_id: str, pieces: Sequence[tuple[int, Doc]]) -> list[dict[str, Any]]:
-    layout = layout_of(pieces)
+def entity_rows(part: Part) -> list[dict[str, Any]]:
+    layout = layout_of(part.doc)
     text = layout.text
-    model = [
-        Mention(offset + ent.start_char, offset + ent.end_char, ent.label_, ent.label_)
-        for offset, doc in pieces
-        for ent in doc.ents
-    ]
-    mentions = resolve_mentions(model, layout)
+    model = [Mention(ent.start_char, ent.end_char, ent.label_, ent.label_) for ent in part.doc.ents]
+    mentions = resolve_mentions(model, layout, part.dateline)
     names = [text[m.start : m.end] for m in mentions]
     labels = [m.label for m in mentions]
     canonical = canonical_names(list(zip(names, labels, strict=True)))
     canonical = expand_acronyms(text, mentions, canonical)
     return [
         {
-            "doc_id": doc_id,
+            "doc_id": part.doc_id,
             "entity_idx": i,
             "start_char": m.start,
             "end_char": m.end,
@@ -111,30 +111,22 @@ def entity_rows(doc_id: str, pieces: Sequence[tuple[int, Doc]]) -> list[dict[str
     ]
 
 
-def resolve_mentions(model: Sequence[Mention], layout: Layout) -> list[Mention]:
+def resolve_mentions(model: Sequence[Mention], layout: Layout, dateline: dict[str, Any] | None = None) -> list[Mention]:
     """The document-level steps, in order, from the model's mentions to the rows' mentions."""
     mentions = [m for m in (tidy_span(m, layout) for m in model) for m in m]
     mentions = caps_lines(mentions, layout)
-    mentions = dateline_place(mentions, layout)
+    mentions = dateline_place(mentions, layout, dateline)
     mentions = propagate(mentions, layout)
     mentions = consistent_labels(mentions, layout.text)
     return sorted(mentions, key=lambda m: (m.start, m.end))
 
 
-def layout_of(pieces: Sequence[tuple[int, Doc]]) -> Layout:
-    parts, starts, ends, sents = [], set(), set(), set()
-    position = 0
-    for offset, doc in pieces:
-        parts.append(" " * (offset - position) + doc.text)  # pieces are contiguous; pad if they ever are not
-        position = offset + len(doc.text)
-        for token in doc:
-            if not token.is_space:
-                starts.add(offset + token.idx)
-                ends.add(offset + token.idx + len(token))
-        if doc.has_annotation("SENT_START"):  # a Doc made without the parser has no sentences
-            sents.update(offset + s.start_char for s in doc.sents)
-    text = "".join(parts)
-    return Layout(text, frozenset(starts), frozenset(ends), frozenset(sents), tuple(capital_lines(text)))
+def layout_of(doc: Doc) -> Layout:
+    starts = frozenset(token.idx for token in doc if not token.is_space)
+    ends = frozenset(token.idx + len(token) for token in doc if not token.is_space)
+    # a Doc made without the parser has no sentences
+    sents = frozenset(s.start_char for s in doc.sents) if doc.has_annotation("SENT_START") else frozenset()
+    return Layout(doc.text, starts, ends, sents, tuple(capital_lines(doc.text)))
 
 
 def capital_lines(text: str) -> Iterable[tuple[int, int]]:
@@ -225,9 +217,8 @@ def _key(text: str, mention: Mention) -> str:
     return " ".join(text[mention.start : mention.end].split()).casefold()
 
 
-def dateline_place(mentions: list[Mention], layout: Layout) -> list[Mention]:
+def dateline_place(mentions: list[Mention], layout: Layout, dateline: dict[str, Any] | None) -> list[Mention]:
     """The place of a dateline ("LONDON, Nov 24 -", "ALBANY, N.Y., March 2 -") is a GPE, whatever the model said."""
-    dateline = dateline_of(layout.text)
     if dateline is None:
         return mentions
     start = dateline["start_char"]
@@ -403,3 +394,22 @@ def _contains_words(full: str, short: str) -> bool:
     words, part = full.split(), short.split()
     n = len(part)
     return 0 < n < len(words) and any(words[i : i + n] == part for i in range(len(words) - n + 1))
+
+
+ENTITIES = Table(
+    "entities",
+    "Named entity mentions, one label per name in a document, each with its document-level and corpus-wide name.",
+    (
+        ("doc_id", pa.string(), "the document (documents.doc_id)"),
+        ("entity_idx", pa.int32(), "0, 1, 2... in text order"),
+        ("start_char", pa.int64(), "where the mention starts in documents.text"),
+        ("end_char", pa.int64(), "where it ends (exclusive)"),
+        ("text", pa.string(), "the mention as written"),
+        ("label", pa.string(), "PERSON, ORG, GPE...: one label per name in a document"),
+        ("model_label", pa.string(), "what spaCy said; null for mentions found by propagation"),
+        ("canonical", pa.string(), 'the document-level full name ("Hoffmann" -> "Clara Hoffmann")'),
+        ("canonical_key", pa.string(), 'folded across the corpus ("US", "U.S.", "the United States" -> united states)'),
+    ),
+    index="entity_idx",
+    extract=entity_rows,
+)

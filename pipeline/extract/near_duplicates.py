@@ -9,24 +9,38 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import cache
 from itertools import combinations
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
+import pyarrow as pa
+
+from pipeline.tables import Table
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 NUM_PERM = 128
 SHINGLE_WORDS = 5
 THRESHOLD = 0.8
 BATCH_SHINGLES = 4096
 WORD = re.compile(r"\w+")
-_EMPTY = MinHash(num_perm=NUM_PERM)  # its permutations, made once: MinHash() would remake them each time
+
+
+@cache
+def _empty() -> MinHash:
+    """A MinHash with its permutations made once: MinHash() would remake them each time. datasketch is
+    imported here, not at module level, so declaring the tables stays cheap."""
+    from datasketch import MinHash
+
+    return MinHash(num_perm=NUM_PERM)
 
 
 def signature(text: str) -> list[int]:
     """The MinHash signature of the text's lower-cased word 5-shingles (whole text if shorter)."""
     words = WORD.findall(text.lower())
-    minhash = _EMPTY.copy()
+    minhash = _empty().copy()
     n_shingles = max(1, len(words) - SHINGLE_WORDS + 1)
     # update_batch hashes a (shingles x permutations) matrix at once: feed it slices, so memory stays small
     for start in range(0, n_shingles, BATCH_SHINGLES):
@@ -53,6 +67,8 @@ def cluster_rows(doc_ids: Sequence[str], signatures: np.ndarray, threshold: floa
             parent[i] = parent[parent[i]]
             i = parent[i]
         return i
+
+    from datasketch import MinHashLSH
 
     first, second = candidate_pairs(sigs, MinHashLSH(threshold=threshold, num_perm=NUM_PERM).hashranges)
     similar = (sigs[first] == sigs[second]).mean(axis=1) >= threshold  # keep only real matches
@@ -87,3 +103,27 @@ def candidate_pairs(sigs: np.ndarray, bands: Sequence[tuple[int, int]]) -> tuple
             pairs.update(combinations(members.tolist(), 2))
     ordered = sorted(pairs)
     return np.array([a for a, _ in ordered], dtype=np.int64), np.array([b for _, b in ordered], dtype=np.int64)
+
+
+SIGNATURES = Table(
+    "signatures",
+    "MinHash signatures of word 5-shingles, one per document: what the commit clusters near-duplicates from.",
+    (
+        ("doc_id", pa.string(), "the document (documents.doc_id)"),
+        ("minhash", pa.list_(pa.uint32()), f"{NUM_PERM} MinHash values"),
+    ),
+)
+NEAR_DUPLICATES = Table(
+    "near_duplicates",
+    "Documents of a date that have near-duplicates (wire copies, lightly edited re-posts), grouped by cluster.",
+    (
+        ("doc_id", pa.string(), "the document (documents.doc_id)"),
+        ("cluster_id", pa.string(), "the cluster's smallest doc_id"),
+        (
+            "similarity",
+            pa.float32(),
+            "estimated Jaccard similarity of word 5-shingles with the cluster's first document",
+        ),
+    ),
+    written_by="commit",
+)

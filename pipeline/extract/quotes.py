@@ -13,8 +13,15 @@ import re
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from spacy.tokens import Doc, Token
+import pyarrow as pa
+
+from pipeline.extract.part import Part
+from pipeline.tables import Table
+
+if TYPE_CHECKING:  # spaCy is imported by whoever makes the Docs; declaring tables must stay cheap
+    from spacy.tokens import Doc, Token
 
 # Quote marks: curly doubles, straight doubles, the doubled apostrophe some wires use, single marks.
 MARK = re.compile(r"''|[\"“”‘’']")
@@ -76,10 +83,11 @@ class Quote:
     confidence: float = NO_SPEAKER_CONFIDENCE
 
 
-def quote_rows(doc_id: str, text: str, pieces: Sequence[tuple[int, Doc]], entities: list[dict]) -> list[dict]:
+def quote_rows(part: Part) -> list[dict]:
     """One row per direct quotation (or piece of one) in the document, with its speaker where found."""
+    text, entities = part.text, part.rows["entities"]  # speakers resolve to entity names
     quotes = [q for q in find_quotes(text) if is_direct(text, q)]
-    tokens = _Tokens(pieces)
+    tokens = _Tokens(part.doc)
     for quote in quotes:
         attribute(text, quote, tokens, context_of(text, quotes, quote))
     share_speakers(text, quotes)
@@ -89,7 +97,7 @@ def quote_rows(doc_id: str, text: str, pieces: Sequence[tuple[int, Doc]], entiti
         speaker = text[quote.speaker[0] : quote.speaker[1]] if quote.speaker else None
         rows.append(
             {
-                "doc_id": doc_id,
+                "doc_id": part.doc_id,
                 "quote_idx": len(rows),
                 "start_char": quote.start,
                 "end_char": quote.end,
@@ -258,11 +266,10 @@ AFTER_TOKENS = 30  # an attribution after a quote is short: ", Mr. Smith, the ca
 
 
 class _Tokens:
-    """Tokens of all pieces with their absolute character offsets, in text order."""
+    """The Doc's tokens with their character offsets, in text order, for finding those within a span."""
 
-    def __init__(self, pieces: Sequence[tuple[int, Doc]]) -> None:
-        self.items = [(offset + token.idx, token) for offset, doc in pieces for token in doc]
-        self.offsets = {id(doc): offset for offset, doc in pieces}
+    def __init__(self, doc: Doc) -> None:
+        self.items = [(token.idx, token) for token in doc]
         self.starts = [start for start, _ in self.items]
 
     def between(self, start: int, end: int) -> list[Token]:
@@ -274,12 +281,6 @@ class _Tokens:
                 found.append(self.items[i][1])
             i += 1
         return found
-
-    def char_start(self, token: Token) -> int:
-        return self.offsets[id(token.doc)] + token.idx
-
-    def char_end(self, token: Token) -> int:
-        return self.char_start(token) + len(token)
 
 
 @dataclass(frozen=True)
@@ -342,7 +343,7 @@ def _cue_and_speaker(window: list[Token], side: str, context: Context, tokens: _
     for k, token in enumerate(window):
         if not _is_cue(token):
             continue
-        subject = subject_of(token, lambda t: context.allows(tokens.char_start(t)))
+        subject = subject_of(token, lambda t: context.allows(t.idx))
         # the words between the quote and the cue: “...,” Jane Doe, a spokeswoman, said
         between = [t for t in window[:k] if not t.is_punct and not t.is_space]
         if side == "after" and between and (subject is None or subject not in between):
@@ -421,7 +422,7 @@ def mention(token: Token, tokens: _Tokens) -> tuple[int, int]:
                 first = min(first, ent[0], key=lambda t: t.i)
                 last = ent[-1]
                 break
-    return tokens.char_start(first), tokens.char_end(last)
+    return first.idx, last.idx + len(last)
 
 
 def share_speakers(text: str, quotes: list[Quote]) -> None:
@@ -468,3 +469,24 @@ def canonical_speaker(
 
 
 __all__ = ["quote_rows", "find_quotes"]
+
+
+QUOTES = Table(
+    "quotes",
+    "Direct quotations with their speaker.",
+    (
+        ("doc_id", pa.string(), "the document (documents.doc_id)"),
+        ("quote_idx", pa.int32(), "0, 1, 2... in text order"),
+        ("start_char", pa.int64(), "where the quotation starts in documents.text (its opening mark)"),
+        ("end_char", pa.int64(), "where it ends (exclusive; after its closing mark)"),
+        ("text", pa.string(), "the quotation, marks included"),
+        ("speaker", pa.string(), "the speaker as written (may be a pronoun); null if none was found"),
+        ("speaker_start_char", pa.int64(), "where the speaker's mention starts"),
+        ("speaker_end_char", pa.int64(), "where it ends (exclusive)"),
+        ("speaker_canonical", pa.string(), 'the document-level name ("he" -> "Clara Hoffmann")'),
+        ("cue", pa.string(), 'the verb that introduces the quotation ("said", "told")'),
+        ("confidence", pa.float32(), "how the speaker was found: 1 for a cue verb and its subject, less otherwise"),
+    ),
+    index="quote_idx",
+    extract=quote_rows,
+)

@@ -1,13 +1,13 @@
 -- Pairs of entities named in the same documents, by canonical_key, with how many documents name both.
 -- entity_a/entity_b are the most frequent names of each key.
 with entities as (
-    select * from entities
+    select * from main.entities
 ),
 
 named as (
     select *
     from entities
-    where label in ('PERSON', 'ORG', 'GPE', 'LOC', 'NORP', 'FAC', 'PRODUCT', 'EVENT', 'WORK_OF_ART', 'LAW')
+    where is_name
 ),
 
 names as (

@@ -2,13 +2,13 @@
 -- "US", "U.S." and "the United States" count together). canonical and label are the most frequent of the key's
 -- names and labels that day.
 with entities as (
-    select * from entities
+    select * from main.entities
 ),
 
 named as (
     select *
     from entities
-    where label in ('PERSON', 'ORG', 'GPE', 'LOC', 'NORP', 'FAC', 'PRODUCT', 'EVENT', 'WORK_OF_ART', 'LAW')
+    where is_name
 ),
 
 final as (

@@ -1,6 +1,6 @@
 -- Who is quoted most, per day: quotes and documents per speaker (canonical name, else the mention as written).
 with quotes as (
-    select * from quotes
+    select * from main.quotes
 ),
 
 attributed as (

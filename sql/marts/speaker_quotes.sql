@@ -1,10 +1,10 @@
 -- Each speaker's quotes with the document they come from (title, date, file), newest first within a speaker.
 with quotes as (
-    select * from quotes
+    select * from main.quotes
 ),
 
 documents as (
-    select * from documents
+    select * from main.documents
 ),
 
 final as (

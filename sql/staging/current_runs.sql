@@ -1,16 +1,2 @@
--- The newest committed run of each date. A run's files count only once its row is in runs, so this
--- is the switch that makes a rewritten partition appear whole, or not at all.
-with runs as (
-    select *
-    from read_parquet('$lake/runs/*/*.parquet', hive_partitioning = true, hive_types = {'date': date}, union_by_name = true)
-),
-
-final as (
-    select
-        date,
-        arg_max(run_id, finished_at) as run_id
-    from runs
-    group by date
-)
-
-select * from final
+-- The run whose files each date shows (see lake.current_runs).
+select * from lake.current_runs
