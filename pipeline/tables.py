@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.storage import Location, is_local, publish, staged
+from pipeline.storage import Location, backend, publish, staged
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 
@@ -139,7 +139,7 @@ def data_file(lake: Location, table: str, day: str, run_id: str, shard: int) -> 
 
 def arrow_target(path: Location) -> dict[str, Any]:
     """Keyword arguments naming a file to pyarrow: its path and, on a store, the fsspec filesystem."""
-    return {"where": str(path)} if is_local(path) else {"where": path.path, "filesystem": path.fs}
+    return backend(path).arrow_target(path)
 
 
 def read_parquet(path: Location, columns: list[str] | None = None, schema: pa.Schema | None = None) -> pa.Table:

@@ -15,7 +15,8 @@ from conftest import REPO, SAMPLE_DATES, SAMPLE_RAW, free_port_block, sample_fil
 from pipeline.config import Settings
 from pipeline.lake import committed_runs
 from pipeline.run import commit_run, plan_run, process_shard, run_partition
-from pipeline.storage import S3_OPTIONS, location
+from pipeline.storage import IO_THREADS, location
+from pipeline.storage.s3 import fs_options
 from pipeline.tables import RUN_TABLES, read_run_table
 from pipeline.views import build_database, query
 
@@ -84,7 +85,7 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 
 def test_a_date_on_object_storage_gives_the_same_rows_as_on_disk(s3_env, sample_lake, tmp_path):
-    store = s3fs.S3FileSystem(**S3_OPTIONS)
+    store = s3fs.S3FileSystem(**fs_options(IO_THREADS))
     upload_samples(store, "news/t1/raw")
     day = SAMPLE_DATES[1].isoformat()
     db = tmp_path / "news.duckdb"
@@ -112,7 +113,7 @@ def test_a_date_on_object_storage_gives_the_same_rows_as_on_disk(s3_env, sample_
 
 
 def test_a_run_is_invisible_until_its_commit_writes_the_runs_object(s3_env, tmp_path):
-    store = s3fs.S3FileSystem(**S3_OPTIONS)
+    store = s3fs.S3FileSystem(**fs_options(IO_THREADS))
     upload_samples(store, "news/t2/raw")
     settings = Settings.from_env(env={}, raw_root="s3://news/t2/raw", lake="s3://news/t2/lake", db=tmp_path / "db")
     first, second = SAMPLE_DATES[0], SAMPLE_DATES[2]
@@ -162,7 +163,7 @@ def test_unknown_schemes_and_remote_databases_are_refused(tmp_path):
 def test_the_dag_takes_object_store_credentials_from_an_airflow_connection(s3_endpoint, tmp_path, monkeypatch):
     from airflow.dag_processing.dagbag import DagBag
 
-    store = s3fs.S3FileSystem(key=KEY, secret=SECRET, endpoint_url=s3_endpoint["url"], **S3_OPTIONS)
+    store = s3fs.S3FileSystem(key=KEY, secret=SECRET, endpoint_url=s3_endpoint["url"], **fs_options(IO_THREADS))
     upload_samples(store, "news/t3/raw")
     for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL", "AWS_REGION"):
         monkeypatch.delenv(variable, raising=False)  # also undoes what the tasks set in this process
@@ -194,7 +195,7 @@ def test_a_landing_folder_lists_the_same_on_a_store_as_on_disk(s3_env, tmp_path)
         "2026-11-24/006.txt": b"Story one.",  # exact duplicate of 001
         "2026-11-24x/007.txt": b"a sibling prefix, not this date",
     }
-    store = s3fs.S3FileSystem(**S3_OPTIONS)
+    store = s3fs.S3FileSystem(**fs_options(IO_THREADS))
     for relative, data in tree.items():
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / relative).write_bytes(data)
