@@ -27,7 +27,19 @@ from pipeline.storage.s3 import S3, connection_env
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["IO_THREADS", "Backend", "Location", "backend", "connection_env", "location"]
+__all__ = [
+    "IO_THREADS",
+    "Backend",
+    "Location",
+    "backend",
+    "connection_env",
+    "is_storage_error",
+    "location",
+    "publish",
+    "remove_tree",
+    "staged",
+    "write_bytes",
+]
 
 Location = UPath  # a local folder or a prefix on an object store
 # Files read or written at once (hashing in the plan) and connections to a store: the wait is the disk's or,
