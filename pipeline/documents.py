@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import pyarrow as pa
 
 from pipeline.decode import NotText, decode
-from pipeline.storage import Location, is_local
+from pipeline.storage import IO_THREADS, Location, backend
 from pipeline.tables import Table
 
 # Uploads in progress and hidden files are not articles yet: they are skipped, and counted as ignored.
 PARTIAL_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload")
-# Hashing waits on the disk or, much longer, on the object store: files are read a few at a time.
-HASH_THREADS = 32
 READ_BLOCK = 1 << 20
 
 
@@ -79,13 +75,14 @@ def doc_id_for(source_path: str) -> str:
     return hashlib.blake2b(source_path.encode("utf-8"), digest_size=8).hexdigest()
 
 
-def list_partition(raw_root: Location, day: date) -> tuple[list[SourceFile], list[str]]:
-    """Every file under RAW/<day>/, sorted; exact duplicates point at their first copy.
+def list_partition(raw_root: Location, day: date, io_threads: int = IO_THREADS) -> tuple[list[SourceFile], list[str]]:
+    """Every file under RAW/<day>/, sorted; exact duplicates point at their first copy. Files are hashed
+    io_threads at a time: the wait is the disk's or, much longer, the store's.
 
     Returns (files, ignored): ignored are hidden files and partial uploads, which are not yet articles.
     """
     folder = raw_root / day.isoformat()
-    listed = _walk(folder)
+    listed = backend(folder).walk(folder)
     articles: list[str] = []
     ignored: list[str] = []
     for relative in listed:
@@ -96,33 +93,16 @@ def list_partition(raw_root: Location, day: date) -> tuple[list[SourceFile], lis
     def describe(relative: str) -> SourceFile:
         return _describe(folder, relative, f"{day.isoformat()}/{relative}", listed[relative])
 
-    with ThreadPoolExecutor(HASH_THREADS) as pool:
+    with ThreadPoolExecutor(io_threads) as pool:
         files = list(pool.map(describe, articles))
     files.sort(key=lambda f: f.source_path)
     return _mark_duplicates(files), sorted(f"{day.isoformat()}/{relative}" for relative in ignored)
 
 
-def _walk(folder: Location) -> dict[str, int | None]:
-    """The files under folder (paths relative to it, sorted), skipping hidden folders and never following
-    links, with their sizes where the listing gives them (a store's does: reading then needs no HEAD)."""
-    if is_local(folder):
-        found = []
-        for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-            found += [(Path(dirpath) / name).relative_to(folder).as_posix() for name in filenames]
-        return dict.fromkeys(sorted(found))
-    prefix = folder.path.rstrip("/") + "/"
-    objects = {key.removeprefix(prefix): info["size"] for key, info in folder.fs.find(folder.path, detail=True).items()}
-    hidden = {k for k in objects if any(part.startswith(".") for part in k.split("/")[:-1])}
-    return {k: objects[k] for k in sorted(objects) if k and k not in hidden}
-
-
 def _describe(folder: Location, relative: str, source_path: str, listed_size: int | None) -> SourceFile:
     path, doc_id = folder / relative, doc_id_for(source_path)
-    if is_local(path) and path.is_symlink():
-        target = path.resolve()
-        if not target.is_relative_to(folder.resolve()):
-            return SourceFile(source_path, doc_id, 0, None, reject_reason="symlink pointing outside the landing folder")
+    if backend(path).links_outside(path, folder):
+        return SourceFile(source_path, doc_id, 0, None, reject_reason="symlink pointing outside the landing folder")
     if not path.name.lower().endswith(".txt"):
         size = _size(path) if listed_size is None else listed_size
         return SourceFile(source_path, doc_id, size, None, reject_reason="not a .txt file")
@@ -143,13 +123,7 @@ def _size(path: Location) -> int:
 def _hash(path: Location, listed_size: int | None) -> tuple[int, str]:
     digest = hashlib.sha256()
     size = 0
-    # On a store, read in modest blocks (s3fs would otherwise buffer up to 50 MB per file and thread), and
-    # give the listed size so opening the object costs no HEAD request: one GET per article.
-    if is_local(path):
-        handle = path.open("rb")
-    else:
-        handle = path.fs.open(path.path, "rb", block_size=READ_BLOCK, size=listed_size)
-    with handle:
+    with backend(path).open(path, listed_size) as handle:
         while chunk := handle.read(READ_BLOCK):
             digest.update(chunk)
             size += len(chunk)
@@ -179,21 +153,13 @@ def shard(files: list[SourceFile], n_shards: int) -> list[list[SourceFile]]:
     return [sorted(s, key=lambda f: f.source_path) for s in shards]
 
 
-def _read_at_most(path: Location, limit: int) -> bytes:
-    """At most `limit` bytes of a file: one read locally, one (ranged) GET on a store, whatever its size."""
-    if is_local(path):
-        with path.open("rb") as handle:
-            return handle.read(limit)
-    return path.fs.cat_file(path.path, start=0, end=limit)
-
-
 def read_document(raw_root: Location, source: SourceFile, max_bytes: int) -> Document | Reject:
     """Read and decode one file; every failure becomes a Reject with a reason a person can act on."""
     if source.reject_reason:
         return Reject(source.source_path, source.reject_reason, source.n_bytes, source.sha256)
     path = raw_root / source.source_path
     try:
-        data = _read_at_most(path, max_bytes + 1)
+        data = backend(path).read_at_most(path, max_bytes + 1)  # one ranged GET on a store
         if len(data) > max_bytes:
             return Reject(source.source_path, f"too large: over {max_bytes} bytes", _size(path), None)
     except OSError as error:

@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from pipeline.documents import SourceFile
 from pipeline.errors import UserError
-from pipeline.storage import Location, is_local, remove_tree, write_bytes
+from pipeline.storage import Location, remove_tree, write_bytes
 from pipeline.tables import TIMESTAMP, Table, partition_dir, read_parquet, write_rows
 
 RUNS_DIR = "_runs"  # plans and shard receipts: underscore folders are not tables
@@ -65,9 +65,7 @@ def run_started(run_id: str) -> datetime:
 
 def check_writable(lake: Location) -> None:
     """Fail before any work is done when the lake cannot be written (or the store not reached)."""
-    try:
-        if is_local(lake):
-            lake.mkdir(parents=True, exist_ok=True)
+    try:  # writing the probe makes the lake's folders on a local disk
         probe = lake / RUNS_DIR / f".write-probe-{secrets.token_hex(4)}"
         write_bytes(probe, b"")
         probe.unlink()

@@ -60,7 +60,7 @@ def plan_run(
         log.warning("no landing folder for %s at %s: committing an empty partition", day, folder)
     check_writable(settings.lake)
     nlp = load_model(settings.model, settings.exclude)
-    files, ignored = list_partition(settings.raw_root, day) if folder.is_dir() else ([], [])
+    files, ignored = list_partition(settings.raw_root, day, settings.io_threads) if folder.is_dir() else ([], [])
     run_id, model = new_run_id(), model_id(nlp)
     version = pipeline_version(settings.exclude, settings.chunk_chars)
     previous = None if force else previous_run(settings.lake, day.isoformat(), model, version)

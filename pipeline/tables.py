@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.storage import Location, is_local, publish, staged
+from pipeline.storage import Location, backend, publish, staged
 
 if TYPE_CHECKING:
     from pipeline.extract.part import Part
@@ -75,7 +75,7 @@ def data_file(lake: Location, table: str, day: str, run_id: str, shard: int) -> 
 
 def arrow_target(path: Location) -> dict[str, Any]:
     """Keyword arguments naming a file to pyarrow: its path and, on a store, the fsspec filesystem."""
-    return {"where": str(path)} if is_local(path) else {"where": path.path, "filesystem": path.fs}
+    return backend(path).arrow_target(path)
 
 
 def read_parquet(path: Location, columns: list[str] | None = None, schema: pa.Schema | None = None) -> pa.Table:

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
-from urllib.parse import urlsplit
 
 import duckdb
 
 from pipeline.errors import UserError
 from pipeline.extract.entities import NAME_LABELS
 from pipeline.registry import TABLES
-from pipeline.storage import Location, is_local
+from pipeline.storage import Location, backend
 from pipeline.tables import Table
 
 LAYERS = ("staging", "marts")  # hand-written views, built in this order after the generated lake layer
@@ -141,40 +139,9 @@ def query(db: Path, sql: str, lake: Location) -> duckdb.DuckDBPyRelation | None:
 
 
 def reach_object_store(con: duckdb.DuckDBPyConnection, lake: Location) -> None:
-    """Let DuckDB read s3:// paths offline: its httpfs extension from the PyPI package (matching DuckDB's
-    version; DuckDB's own download site is not needed), and a session secret built from the same AWS_*
-    environment that botocore reads. Nothing is stored in the database file."""
-    if is_local(lake):
-        return
-    import duckdb_extension_httpfs
-
-    extension = Path(duckdb_extension_httpfs.__file__).parent / "extensions" / f"v{duckdb.__version__}"
+    """Let DuckDB read the lake wherever it is: the lake's backend sets up what it needs (for S3: the httpfs
+    extension and a session secret from the AWS_* environment; nothing for a local folder)."""
     try:
-        con.execute(f"load '{extension / 'httpfs.duckdb_extension'}'")
-        con.execute(f"create or replace temporary secret news_lake ({s3_secret_options(os.environ)})")
+        backend(lake).prepare_duckdb(con, os.environ)
     except duckdb.Error as error:
         raise UserError(f"DuckDB cannot reach {lake}: {str(error).splitlines()[0]}") from None
-
-
-def s3_secret_options(env: Mapping[str, str]) -> str:
-    """DuckDB's S3 secret, from the AWS_* variables: credentials, region, and an S3-compatible endpoint."""
-    options: dict[str, str | bool] = {"type": "s3"}
-    credentials = {
-        "key_id": "AWS_ACCESS_KEY_ID",
-        "secret": "AWS_SECRET_ACCESS_KEY",
-        "session_token": "AWS_SESSION_TOKEN",
-    }
-    options |= {option: env[variable] for option, variable in credentials.items() if env.get(variable)}
-    options["region"] = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
-    if env.get("AWS_ENDPOINT_URL"):
-        endpoint = urlsplit(env["AWS_ENDPOINT_URL"])
-        options["endpoint"] = endpoint.netloc
-        options["use_ssl"] = endpoint.scheme == "https"
-        options["url_style"] = "path"  # S3-compatible servers rarely have per-bucket host names
-    return ", ".join(f"{key} {sql_literal(value)}" for key, value in options.items())
-
-
-def sql_literal(value: str | bool) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    return "'" + value.replace("'", "''") + "'"

@@ -8,18 +8,22 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
+import pyarrow as pa
 import pytest
 import s3fs
 
 from conftest import REPO, SAMPLE_DATES, SAMPLE_RAW, free_port_block, sample_files
 from pipeline.config import Settings
+from pipeline.errors import UserError
 from pipeline.extract.document import DOCUMENTS
 from pipeline.lake import committed_runs
 from pipeline.registry import run_tables
 from pipeline.run import commit_run, plan_run, process_shard, run_partition
-from pipeline.storage import S3_OPTIONS, location
-from pipeline.tables import Table, read_run_table
-from pipeline.views import build_database, query
+from pipeline.storage import IO_THREADS, backend, location, remove_tree, staged, write_bytes
+from pipeline.storage.s3 import fs_options
+from pipeline.tables import Table, read_parquet, read_run_table, write_atomic
+from pipeline.views import build_database, query, reach_object_store
 
 BIN = Path(sys.executable).parent
 KEY, SECRET = "news-test-key", "news-test-secret"
@@ -86,7 +90,7 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 
 def test_a_date_on_object_storage_gives_the_same_rows_as_on_disk(s3_env, sample_lake, tmp_path):
-    store = s3fs.S3FileSystem(**S3_OPTIONS)
+    store = s3fs.S3FileSystem(**fs_options(IO_THREADS))
     upload_samples(store, "news/t1/raw")
     day = SAMPLE_DATES[1].isoformat()
     db = tmp_path / "news.duckdb"
@@ -114,7 +118,7 @@ def test_a_date_on_object_storage_gives_the_same_rows_as_on_disk(s3_env, sample_
 
 
 def test_a_run_is_invisible_until_its_commit_writes_the_runs_object(s3_env, tmp_path):
-    store = s3fs.S3FileSystem(**S3_OPTIONS)
+    store = s3fs.S3FileSystem(**fs_options(IO_THREADS))
     upload_samples(store, "news/t2/raw")
     settings = Settings.from_env(env={}, raw_root="s3://news/t2/raw", lake="s3://news/t2/lake", db=tmp_path / "db")
     first, second = SAMPLE_DATES[0], SAMPLE_DATES[2]
@@ -164,7 +168,7 @@ def test_unknown_schemes_and_remote_databases_are_refused(tmp_path):
 def test_the_dag_takes_object_store_credentials_from_an_airflow_connection(s3_endpoint, tmp_path, monkeypatch):
     from airflow.dag_processing.dagbag import DagBag
 
-    store = s3fs.S3FileSystem(key=KEY, secret=SECRET, endpoint_url=s3_endpoint["url"], **S3_OPTIONS)
+    store = s3fs.S3FileSystem(key=KEY, secret=SECRET, endpoint_url=s3_endpoint["url"], **fs_options(IO_THREADS))
     upload_samples(store, "news/t3/raw")
     for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL", "AWS_REGION"):
         monkeypatch.delenv(variable, raising=False)  # also undoes what the tasks set in this process
@@ -196,7 +200,7 @@ def test_a_landing_folder_lists_the_same_on_a_store_as_on_disk(s3_env, tmp_path)
         "2026-11-24/006.txt": b"Story one.",  # exact duplicate of 001
         "2026-11-24x/007.txt": b"a sibling prefix, not this date",
     }
-    store = s3fs.S3FileSystem(**S3_OPTIONS)
+    store = s3fs.S3FileSystem(**fs_options(IO_THREADS))
     for relative, data in tree.items():
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / relative).write_bytes(data)
@@ -212,3 +216,59 @@ def test_a_landing_folder_lists_the_same_on_a_store_as_on_disk(s3_env, tmp_path)
         "2026-11-24/nested/002.txt",
     ]
     assert ignored == ["2026-11-24/003.txt.part"]
+
+
+@pytest.fixture(params=["local", "s3"])
+def place(request, tmp_path):
+    """An empty folder of each backend: a real local folder, and a prefix on the rclone S3 server."""
+    if request.param == "local":
+        return location(tmp_path / "place")
+    request.getfixturevalue("s3_env")
+    return location(f"s3://news/backends/{tmp_path.name}")
+
+
+def test_every_backend_publishes_lists_reads_and_removes_alike(place):
+    store = backend(place)
+    tree = {"a.txt": b"0123456789", "deep/b.txt": b"b", ".hidden/c.txt": b"c", ".d.txt": b"d"}
+    for relative, data in tree.items():
+        write_bytes(place / relative, data)
+    # Hidden folders are skipped, hidden files are not; no staged temp file is left behind. Only a store's
+    # listing gives sizes (a local disk's would cost a stat per file, which hashing makes needless).
+    expected = {relative: len(tree[relative]) for relative in (".d.txt", "a.txt", "deep/b.txt")}
+    assert store.walk(place) == (expected if place.protocol == "s3" else dict.fromkeys(expected))
+    assert (staged(place / "x") == place / "x") == (place.protocol == "s3")
+
+    assert store.read_at_most(place / "a.txt", 4) == b"0123"
+    assert store.read_at_most(place / "a.txt", 100) == tree["a.txt"]
+    for size in (None, 10):
+        with store.open(place / "a.txt", size) as handle:
+            assert handle.read() == tree["a.txt"]
+    assert not store.links_outside(place / "a.txt", place)
+
+    remove_tree(place / "deep")
+    remove_tree(place / "nothing-here")
+    assert list(store.walk(place)) == [".d.txt", "a.txt"]
+
+
+def test_every_backend_writes_parquet_that_pyarrow_and_duckdb_read(place):
+    table = pa.table({"doc_id": ["a", "b"], "n": [1, 2]})
+    write_atomic(table, place / "t" / "part.parquet")
+    assert read_parquet(place / "t" / "part.parquet") == table
+    assert list(backend(place).walk(place)) == ["t/part.parquet"]
+
+    with duckdb.connect() as con:
+        reach_object_store(con, place)
+        secrets = [row[0] for row in con.sql("select name from duckdb_secrets()").fetchall()]
+        assert secrets == (["news_lake"] if place.protocol == "s3" else [])
+        assert con.sql(f"select sum(n) from read_parquet('{place}/t/*.parquet')").fetchone() == (3,)
+
+
+def test_one_setting_sizes_the_hashing_threads_and_the_connection_pool(tmp_path):
+    assert Settings.from_env(env={}).io_threads == IO_THREADS
+    settings = Settings.from_env(env={"NEWS_IO_THREADS": "5", "NEWS_LAKE": "s3://news/lake"}, raw_root=tmp_path)
+    assert settings.io_threads == 5
+    settings.lake.fs.connect()  # the botocore client, configured; no request is made
+    assert settings.lake.fs.s3.meta.config.max_pool_connections == 5
+    for bad in ("0", "-1", "many"):
+        with pytest.raises(UserError, match="NEWS_IO_THREADS"):
+            Settings.from_env(env={"NEWS_IO_THREADS": bad})

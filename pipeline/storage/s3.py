@@ -1,0 +1,124 @@
+"""AWS S3 or any S3-compatible store (MinIO, Ceph, rclone...), through s3fs; credentials from botocore.
+
+Credentials and endpoint are never in code or settings: botocore reads them from the environment
+(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL, AWS_REGION...), its config files or an
+instance role. The DAG may fill the environment from an Airflow connection (`connection_env`), and DuckDB
+gets a session secret made from the same variables (`prepare_duckdb`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+from urllib.parse import urlsplit
+
+from upath import UPath
+
+from pipeline.errors import UserError
+
+if TYPE_CHECKING:
+    import duckdb
+
+# Read in modest blocks: s3fs would otherwise buffer up to 50 MB per open file and thread.
+READ_BLOCK = 1 << 20
+
+
+def fs_options(io_threads: int) -> dict[str, Any]:
+    """s3fs's options, with a connection for each of the `io_threads` requests in flight at once."""
+    return {
+        # A run's files are written by other processes (shards, tasks on other machines): a cached listing
+        # would hide them from the commit.
+        "use_listings_cache": False,
+        # botocore >= 1.36 adds checksums that S3-compatible servers (rclone, older MinIO, Ceph) do not all
+        # implement; ask for them only where S3 requires them.
+        "config_kwargs": {
+            "request_checksum_calculation": "when_required",
+            "response_checksum_validation": "when_required",
+            "max_pool_connections": io_threads,  # botocore's default is 10
+        },
+    }
+
+
+class S3:
+    def parse(self, text: str, io_threads: int) -> UPath:
+        if not text.split("://", 1)[1].strip("/"):
+            raise UserError(f"location {text!r} names no bucket")
+        return UPath(text.rstrip("/"), **fs_options(io_threads))
+
+    def walk(self, folder: UPath) -> dict[str, int | None]:
+        # One listing of every key under the prefix; a store has no links, and "folders" are key prefixes.
+        prefix = folder.path.rstrip("/") + "/"
+        found = folder.fs.find(folder.path, detail=True)
+        objects = {key.removeprefix(prefix): info["size"] for key, info in found.items()}
+        hidden = {k for k in objects if any(part.startswith(".") for part in k.split("/")[:-1])}
+        return {k: objects[k] for k in sorted(objects) if k and k not in hidden}
+
+    def links_outside(self, path: UPath, folder: UPath) -> bool:
+        return False
+
+    def open(self, path: UPath, size: int | None) -> BinaryIO:
+        # With the listed size, opening costs no HEAD request: one GET per article.
+        return path.fs.open(path.path, "rb", block_size=READ_BLOCK, size=size)
+
+    def read_at_most(self, path: UPath, limit: int) -> bytes:
+        return path.fs.cat_file(path.path, start=0, end=limit)  # one ranged GET
+
+    def arrow_target(self, path: UPath) -> dict[str, Any]:
+        return {"where": path.path, "filesystem": path.fs}
+
+    def staged(self, path: UPath) -> UPath:
+        return path  # an upload appears only once complete
+
+    def publish(self, staged: UPath, path: UPath) -> None:
+        """Nothing left to do: the object appeared whole when its upload completed."""
+
+    def remove_tree(self, path: UPath) -> None:
+        if path.exists():
+            path.fs.rm(path.path, recursive=True)
+
+    def prepare_duckdb(self, con: duckdb.DuckDBPyConnection, env: Mapping[str, str]) -> None:
+        """DuckDB's httpfs extension from its PyPI package (matching DuckDB's version: DuckDB's own download
+        site is not needed), and a session secret from env. Nothing is stored in the database file."""
+        import duckdb
+        import duckdb_extension_httpfs
+
+        extension = Path(duckdb_extension_httpfs.__file__).parent / "extensions" / f"v{duckdb.__version__}"
+        con.execute(f"load '{extension / 'httpfs.duckdb_extension'}'")
+        con.execute(f"create or replace temporary secret news_lake ({secret_options(env)})")
+
+
+def connection_env(login: str | None, password: str | None, extra: Mapping[str, Any]) -> dict[str, str]:
+    """The AWS_* variables for an Airflow connection of type aws (the Amazon provider's own layout: key id
+    as login, secret as password, endpoint_url and region_name in the extra), so s3fs and DuckDB both see it."""
+    pairs = {
+        "AWS_ACCESS_KEY_ID": login,
+        "AWS_SECRET_ACCESS_KEY": password,
+        "AWS_ENDPOINT_URL": extra.get("endpoint_url"),
+        "AWS_REGION": extra.get("region_name"),
+    }
+    return {name: str(value) for name, value in pairs.items() if value}
+
+
+def secret_options(env: Mapping[str, str]) -> str:
+    """DuckDB's S3 secret, from the AWS_* variables: credentials, region, and an S3-compatible endpoint."""
+    options: dict[str, str | bool] = {"type": "s3"}
+    credentials = {
+        "key_id": "AWS_ACCESS_KEY_ID",
+        "secret": "AWS_SECRET_ACCESS_KEY",
+        "session_token": "AWS_SESSION_TOKEN",
+    }
+    options |= {option: env[variable] for option, variable in credentials.items() if env.get(variable)}
+    options["region"] = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+    if env.get("AWS_ENDPOINT_URL"):
+        endpoint = urlsplit(env["AWS_ENDPOINT_URL"])
+        options["endpoint"] = endpoint.netloc
+        options["use_ssl"] = endpoint.scheme == "https"
+        options["url_style"] = "path"  # S3-compatible servers rarely have per-bucket host names
+    return ", ".join(f"{key} {sql_literal(value)}" for key, value in options.items())
+
+
+def sql_literal(value: str | bool) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return "'" + value.replace("'", "''") + "'"
