@@ -23,7 +23,7 @@ VOLATILE = {"run_id", "pipeline_version", "started_at", "finished_at", "peak_rss
 
 def current_run(lake: Path, day: str) -> str:
     runs = [pq.read_table(p).to_pylist()[0] for p in (lake / "runs" / f"date={day}").glob("*.parquet")]
-    return max(runs, key=lambda r: (r["finished_at"], r["run_id"]))["run_id"]
+    return max(r["run_id"] for r in runs)
 
 
 def digest(lake: Path, day: str) -> list[tuple[str, int, str]]:

@@ -59,13 +59,16 @@ def task_settings() -> Settings:
 
 @contextmanager
 def fail_without_retry() -> Iterator[None]:
-    """A bad date, unknown model or unwritable lake will not fix itself: fail at once, with the one-line message."""
+    """A bad date, unknown model or unwritable lake will not fix itself: fail at once, with the one-line message.
+    A date held by another run will free itself: that one is retried."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from pipeline.errors import UserError
+    from pipeline.errors import DateBusy, UserError
 
     try:
         yield
+    except DateBusy:
+        raise  # another run holds the date: the task's retries wait for it
     except UserError as error:
         raise AirflowFailException(f"news-etl: {error}") from None
 
@@ -111,7 +114,8 @@ def news_nightly() -> None:
 
         with fail_without_retry():
             day = partition_date(params.get("date"), data_interval_start, dag_run.run_after if dag_run else None)
-            planned = plan_run(task_settings(), day, allow_missing=True, force=bool(params.get("force")))
+            owner = f"airflow:{dag_run.dag_id}/{dag_run.run_id}"  # a retried plan takes its own lock back
+            planned = plan_run(task_settings(), day, allow_missing=True, force=bool(params.get("force")), owner=owner)
         ti.xcom_push(key="etl_run_id", value=planned["run_id"])
         return list(range(planned["n_fresh"]))
 

@@ -29,6 +29,7 @@ class Settings:
     chunk_chars: int = 100_000
     max_file_bytes: int = 64 * 1024 * 1024
     io_threads: int = IO_THREADS  # files hashed at once by the plan, and connections to an object store
+    lock_stale_seconds: int = 1800  # a date's lock whose run has not been heard from for this long is dead
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -43,6 +44,7 @@ class Settings:
             model=env.get("NEWS_MODEL") or DEFAULT_MODEL,
             files_per_shard=int(env.get("NEWS_FILES_PER_SHARD") or 1000),
             io_threads=positive_int(env, "NEWS_IO_THREADS", IO_THREADS),
+            lock_stale_seconds=positive_int(env, "NEWS_LOCK_STALE_SECONDS", 1800),
         )
         settings = replace(settings, **given)  # type: ignore[arg-type]
         return replace(

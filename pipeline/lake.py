@@ -24,7 +24,7 @@ import pyarrow as pa
 from pipeline.documents import SourceFile
 from pipeline.errors import UserError
 from pipeline.storage import Location, remove_tree, write_bytes
-from pipeline.tables import TIMESTAMP, Table, partition_dir, read_parquet, write_rows
+from pipeline.tables import TIMESTAMP, Table, partition_dir, write_rows
 
 RUNS_DIR = "_runs"  # plans and shard receipts: underscore folders are not tables
 KEEP_COMMITTED = 2  # the current run and the one before, so queries already running can finish
@@ -127,6 +127,9 @@ def commit(
     tables: every table with files of this run (for clean-up); rows: those the commit wrote itself. Returns the
     runs row, and under "rows" the row count of every table.
     """
+    newer = [run for run in committed_runs(lake, plan["date"]) if run > plan["run_id"]]
+    if newer:  # run ids sort by plan time: a run that read older bytes must never become current
+        raise UserError(f"run {plan['run_id']}: run {newer[-1]}, planned later, is already committed; not committing")
     files_seen = plan["files_seen"]
     accounted = sum(r["documents"] + r["rejects"] for r in receipts)
     if accounted != files_seen:
@@ -152,12 +155,11 @@ def commit(
 
 
 def committed_runs(lake: Location, day: str) -> list[str]:
-    """Run ids committed for a date, oldest commit first."""
+    """Run ids committed for a date, oldest plan first (run ids sort by plan time): the last one is current."""
     folder = partition_dir(lake, "runs", day)
     if not folder.is_dir():
         return []
-    rows = [read_parquet(p, columns=["run_id", "finished_at"]).to_pylist()[0] for p in folder.glob("*.parquet")]
-    return [r["run_id"] for r in sorted(rows, key=lambda r: (r["finished_at"], r["run_id"]))]
+    return sorted(p.name.removesuffix(".parquet") for p in folder.glob("*.parquet") if RUN_ID.match(p.stem))
 
 
 def collect_garbage(lake: Location, day: str, tables: Iterable[Table]) -> None:

@@ -11,7 +11,7 @@ import math
 import resource
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from multiprocessing import get_context
@@ -34,8 +34,10 @@ from pipeline.lake import (
     write_plan,
     write_receipt,
 )
+from pipeline.locks import CLI_OWNER, acquire, heartbeat, release
 from pipeline.nlp import load_model, model_id
 from pipeline.registry import run_tables, shard_tables
+from pipeline.storage import Location
 from pipeline.tables import ShardWriter, data_file, read_run_table, write_rows
 from pipeline.version import pipeline_version
 
@@ -46,9 +48,15 @@ READ_AHEAD = 8  # files read ahead of the model: at most this many (up to max_fi
 
 
 def plan_run(
-    settings: Settings, day: date, workers: int = 1, allow_missing: bool = False, force: bool = False
+    settings: Settings,
+    day: date,
+    workers: int = 1,
+    allow_missing: bool = False,
+    force: bool = False,
+    owner: str = CLI_OWNER,
 ) -> dict[str, Any]:
-    """List and hash the partition, take over unchanged work, deal the rest into shards, save the plan.
+    """Take the date's lock, list and hash the partition, take over unchanged work, deal the rest into shards,
+    save the plan. The lock is held until the commit (see locks.py); owner says who holds it.
 
     Returns the plan without its file lists. Shards 0 .. n_fresh-1 are to be processed; a last shard, when
     present, holds the rows carried over from the date's current run (already written here).
@@ -60,8 +68,19 @@ def plan_run(
         log.warning("no landing folder for %s at %s: committing an empty partition", day, folder)
     check_writable(settings.lake)
     nlp = load_model(settings.model, settings.exclude)
-    files, ignored = list_partition(settings.raw_root, day, settings.io_threads) if folder.is_dir() else ([], [])
     run_id, model = new_run_id(), model_id(nlp)
+    acquire(settings.lake, day.isoformat(), run_id, owner, settings.lock_stale_seconds)
+    try:
+        return _plan(settings, day, workers, force, folder, run_id, model)
+    except BaseException:
+        release(settings.lake, day.isoformat(), run_id)
+        raise
+
+
+def _plan(
+    settings: Settings, day: date, workers: int, force: bool, folder: Location, run_id: str, model: str
+) -> dict[str, Any]:
+    files, ignored = list_partition(settings.raw_root, day, settings.io_threads) if folder.is_dir() else ([], [])
     version = pipeline_version(settings.exclude, settings.chunk_chars)
     previous = None if force else previous_run(settings.lake, day.isoformat(), model, version)
     fresh, reused_docs, reused_rejects = split_reusable(files, previous)
@@ -112,9 +131,10 @@ def process_shard(settings: Settings, run_id: str, shard_idx: int) -> dict[str, 
     nlp = load_model(settings.model, settings.exclude)
     if model_id(nlp) != plan["model"]:
         raise UserError(f"run {run_id} was planned with {plan['model']} but this worker has {model_id(nlp)}")
+    heartbeat(settings.lake, plan["date"], run_id)
     writer = ShardWriter(settings.lake, plan["date"], run_id, shard_idx, shard_tables())
     duplicates = 0
-    progress = Progress(f"shard {shard_idx}", len(sources))
+    progress = Progress(f"shard {shard_idx}", len(sources), lambda: heartbeat(settings.lake, plan["date"], run_id))
     try:
         for item, facts, analysis in analysed(nlp, settings, read_all(settings, sources)):
             if isinstance(item, Reject):
@@ -162,8 +182,9 @@ def read_one(settings: Settings, source: SourceFile) -> Item:
 
 
 def commit_run(settings: Settings, run_id: str) -> dict[str, Any]:
-    """Group near-duplicates across the run's shards, then publish the run."""
+    """Group near-duplicates across the run's shards, then publish the run and free its date."""
     plan = read_plan(settings.lake, run_id)
+    heartbeat(settings.lake, plan["date"], run_id)
     receipts = read_receipts(settings.lake, run_id, plan["n_shards"])
     signatures = read_run_table(settings.lake, SIGNATURES, plan["date"], run_id)
     matrix = signatures["minhash"].combine_chunks().flatten().to_numpy().reshape(len(signatures), NUM_PERM)
@@ -171,6 +192,7 @@ def commit_run(settings: Settings, run_id: str) -> dict[str, Any]:
     target = data_file(settings.lake, NEAR_DUPLICATES.name, plan["date"], run_id, plan["n_shards"])
     commit_rows = {NEAR_DUPLICATES.name: write_rows(NEAR_DUPLICATES, clusters, target)}
     row = commit(settings.lake, plan, receipts, run_tables(), commit_rows)
+    release(settings.lake, plan["date"], run_id)
     log.info(
         "committed %s for %s: %d files -> %d documents (%d duplicates), %d rejects",
         run_id,
@@ -189,14 +211,17 @@ def run_partition(
     """Plan, process every shard (in `workers` processes), commit. What `news-etl run` does."""
     plan = plan_run(settings, day, workers, allow_missing, force)
     run_id, n_fresh = plan["run_id"], plan["n_fresh"]
-    if workers == 1:
-        for i in range(n_fresh):
-            process_shard(settings, run_id, i)
-    else:
-        # spawn, not fork: each worker starts clean and loads the model once for all its shards
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=setup_worker) as pool:
-            list(pool.map(process_shard, [settings] * n_fresh, [run_id] * n_fresh, range(n_fresh)))
-    return commit_run(settings, run_id)
+    try:
+        if workers == 1:
+            for i in range(n_fresh):
+                process_shard(settings, run_id, i)
+        else:
+            # spawn, not fork: each worker starts clean and loads the model once for all its shards
+            with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=setup_worker) as pool:
+                list(pool.map(process_shard, [settings] * n_fresh, [run_id] * n_fresh, range(n_fresh)))
+        return commit_run(settings, run_id)
+    finally:
+        release(settings.lake, plan["date"], run_id)  # a failed run frees its date for the next one
 
 
 def peak_rss_mb() -> int:
@@ -209,10 +234,10 @@ def setup_worker() -> None:
 
 
 class Progress:
-    """A log line every few seconds: files done, rate, time left."""
+    """A log line every few seconds: files done, rate, time left; and a heartbeat for the date's lock."""
 
-    def __init__(self, name: str, total: int) -> None:
-        self.name, self.total, self.done = name, total, 0
+    def __init__(self, name: str, total: int, beat: Callable[[], None]) -> None:
+        self.name, self.total, self.done, self.beat = name, total, 0, beat
         self.start = self.last = time.monotonic()
 
     def step(self) -> None:
@@ -220,6 +245,7 @@ class Progress:
         now = time.monotonic()
         if now - self.last >= PROGRESS_SECONDS:
             self.last = now
+            self.beat()
             rate = self.done / (now - self.start)
             log.info(
                 "%s: %d/%d files, %.1f files/s, about %.0f s left",

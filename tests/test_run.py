@@ -10,6 +10,7 @@ from conftest import SAMPLE_DATES, SAMPLE_RAW, make_settings, sample_files
 from pipeline.analysis import extract_texts
 from pipeline.errors import UserError
 from pipeline.lake import committed_runs, read_shard_inputs
+from pipeline.locks import release
 from pipeline.run import commit_run, plan_run, process_shard, run_partition, shard_count
 from pipeline.views import build_database
 
@@ -163,16 +164,23 @@ def test_rerun_takes_over_unchanged_files_and_analyses_the_rest(tmp_path, monkey
     edited = sorted((raw / day.isoformat()).glob("00*.txt"))[0]
     edited.write_text(edited.read_text() + "\nCorrection: Mette Kragh spoke in Oslo, not Bergen.\n")
     (raw / day.isoformat() / "099_late.txt").write_text("Late story\n\nHARWICK, Nov 25 - Anna Berg said it was late.\n")
-    changed = plan_run(settings, day)
+    changed = plan_only(settings, day)
     assert sorted(f.source_path for f in read_shard_inputs(settings.lake, changed["run_id"], 0)) == sorted(
         [edited.relative_to(raw).as_posix(), f"{day}/099_late.txt"]
     )
 
     # A new extractor version (or model) analyses everything again, and so does force.
     monkeypatch.setattr("pipeline.run.pipeline_version", lambda *_: "test-version")
-    assert plan_run(settings, day)["n_shards"] == 1
+    assert plan_only(settings, day)["n_shards"] == 1
     monkeypatch.undo()
-    assert plan_run(settings, day, force=True)["reused_from"] is None
+    assert plan_only(settings, day, force=True)["reused_from"] is None
+
+
+def plan_only(settings, day, **options):
+    """A plan looked at and dropped: its lock is freed, as a failed run's is."""
+    plan = plan_run(settings, day, **options)
+    release(settings.lake, day.isoformat(), plan["run_id"])
+    return plan
 
 
 def test_extract_texts_gives_every_table_also_for_text_not_analysed(tmp_path):

@@ -1,5 +1,6 @@
--- The newest committed run of each date. A run's files count only once its row is in runs, so this is the
--- switch that makes a rewritten partition appear whole, or not at all, in every table at once.
+-- The newest committed run of each date: the one planned last (run ids sort by plan time), so a run that read
+-- older bytes never wins by committing later. A run's files count only once its row is in runs, so this is
+-- the switch that makes a rewritten partition appear whole, or not at all, in every table at once.
 with runs as (
     select * from lake.runs
 ),
@@ -7,7 +8,7 @@ with runs as (
 final as (
     select
         date,
-        arg_max(run_id, finished_at) as run_id
+        max(run_id) as run_id
     from runs
     group by date
 )

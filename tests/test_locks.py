@@ -1,0 +1,92 @@
+"""One run per date at a time (a lock in the lake), and the newest plan always wins over an older one."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import SAMPLE_DATES, SAMPLE_RAW, make_settings
+from pipeline.errors import DateBusy, UserError
+from pipeline.lake import committed_runs
+from pipeline.locks import lock_dir, locks
+from pipeline.run import commit_run, plan_run, process_shard
+
+DAY = SAMPLE_DATES[0]
+BIN = os.path.dirname(sys.executable)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(SAMPLE_RAW / DAY.isoformat(), raw / DAY.isoformat())
+    return make_settings(tmp_path, raw_root=raw)
+
+
+def finish(settings, plan):
+    for shard in range(plan["n_fresh"]):
+        process_shard(settings, plan["run_id"], shard)
+    return commit_run(settings, plan["run_id"])
+
+
+def test_a_second_run_of_a_date_is_refused_until_the_first_commits(settings):
+    first = plan_run(settings, DAY)
+    with pytest.raises(DateBusy, match=f"{DAY} is being processed by run {first['run_id']}"):
+        plan_run(settings, DAY)
+    assert [lock.run_id for lock in locks(settings.lake, DAY.isoformat())] == [first["run_id"]]
+    finish(settings, first)
+    assert locks(settings.lake, DAY.isoformat()) == []  # the commit frees the date
+    finish(settings, plan_run(settings, DAY))
+
+
+def test_dead_locks_are_taken_over(settings):
+    day = DAY.isoformat()
+    held = plan_run(settings, DAY, owner="airflow:news_nightly/manual__1")
+    # The same Airflow run planning again (its plan task retried) takes its own date back at once.
+    again = plan_run(settings, DAY, owner="airflow:news_nightly/manual__1")
+    assert [lock.run_id for lock in locks(settings.lake, day)] == [again["run_id"]]
+    # A lock not heard from for longer than the stale limit is dead.
+    path = lock_dir(settings.lake, day) / f"{again['run_id']}.json"
+    path.write_text(json.dumps(json.loads(path.read_text()) | {"heartbeat": time.time() - 3600}))
+    third = plan_run(settings, DAY)
+    assert [lock.run_id for lock in locks(settings.lake, day)] == [third["run_id"]]
+    # A command-line run whose process is gone (killed) holds nothing.
+    path = lock_dir(settings.lake, day) / f"{third['run_id']}.json"
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    path.write_text(json.dumps(json.loads(path.read_text()) | {"pid": int(gone.stdout)}))
+    finish(settings, plan_run(settings, DAY))
+    assert held["run_id"] not in committed_runs(settings.lake, day)
+
+
+def test_an_older_plan_never_replaces_a_newer_commit(settings):
+    older = plan_run(settings, DAY)
+    (lock_dir(settings.lake, DAY.isoformat()) / f"{older['run_id']}.json").unlink()  # as if it had gone stale
+    newer = plan_run(settings, DAY)
+    finish(settings, newer)
+    with pytest.raises(UserError, match=f"run {newer['run_id']}, planned later, is already committed"):
+        finish(settings, older)
+    assert committed_runs(settings.lake, DAY.isoformat())[-1] == newer["run_id"]
+
+
+def test_two_command_line_runs_of_one_date(settings):
+    folder = settings.raw_root / DAY.isoformat()
+    for n in range(20):  # enough distinct stories that the first run is still going when the second starts
+        for story in sorted(SAMPLE_RAW.glob(f"{DAY}/*.txt")):
+            (folder / f"copy{n:02d}_{story.name}").write_text(story.read_text() + f"\nCopy {n}.\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWS_")}
+    args = ["run", "--date", DAY.isoformat(), "--raw-root", str(settings.raw_root), "--lake", str(settings.lake)]
+    args += ["--db", str(settings.db)]
+    first = subprocess.Popen([f"{BIN}/news-etl", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not locks(settings.lake, DAY.isoformat()) and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    second = subprocess.run([f"{BIN}/news-etl", *args], env=env, capture_output=True, text=True)
+    out, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
+    assert second.returncode == 2
+    assert second.stderr.startswith(f"news-etl: error: {DAY} is being processed by run ")
+    assert len(second.stderr.strip().splitlines()) == 1
+    assert len(committed_runs(settings.lake, DAY.isoformat())) == 1
