@@ -46,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     sql = commands.add_parser("sql", parents=[common], help="run a query against the views and print a table")
     sql.add_argument("query", help='e.g. "select * from entity_mentions_daily limit 10"')
     sql.add_argument("--max-rows", type=positive_int, default=40, help="rows to print (default 40)")
+    verify = commands.add_parser(
+        "verify",
+        parents=[common],
+        help="read every current lake file whole, checksums verified; move damaged ones aside",
+    )
+    verify.add_argument("--date", action="append", help="only this date, YYYY-MM-DD (repeatable; default: all)")
     evaluate = commands.add_parser("eval", help="measure extraction against a gold standard; prints JSON")
     kinds = evaluate.add_subparsers(dest="kind", required=True, parser_class=Parser)
     ner = kinds.add_parser("ner", parents=[common], help="named entities vs CoNLL-style gold (and plain spaCy)")
@@ -136,6 +142,19 @@ def cmd_sql(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline.verify import verify
+
+    days = [parse_date(d).isoformat() for d in args.date or []]
+    report = verify(settings.lake, days or None)
+    for day, damaged in report.items():
+        for item in damaged:
+            print(f"{day}: damaged: {item} (moved aside; rerun `news-etl run --date {day}` to repair)")
+    bad = sum(map(len, report.values()))
+    print(f"{len(report)} dates checked, {bad} damaged files")
+    return 1 if bad else 0
+
+
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     if args.kind == "ner":
         from pipeline.evaluation.ner import evaluate_ner
@@ -151,7 +170,7 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "views": cmd_views, "sql": cmd_sql, "eval": cmd_eval}
+COMMANDS = {"run": cmd_run, "views": cmd_views, "sql": cmd_sql, "verify": cmd_verify, "eval": cmd_eval}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -7,6 +7,7 @@ is always complete on its own and the commit and the views need not know which r
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -18,6 +19,9 @@ from pipeline.lake import RUNS, committed_runs
 from pipeline.registry import shard_tables
 from pipeline.storage import Location
 from pipeline.tables import data_file, partition_dir, read_parquet, read_run_table, write_atomic
+from pipeline.verify import damaged_files, quarantine
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,12 @@ def previous_run(lake: Location, day: str, model: str, pipeline_version: str) ->
     run_id = committed[-1]
     run = read_parquet(partition_dir(lake, RUNS.name, day) / f"{run_id}.parquet").to_pylist()[0]
     if (run["model"], run["pipeline_version"]) != (model, pipeline_version):
+        return None
+    damaged = damaged_files(lake, day, run_id, shard_tables())
+    if damaged:  # its rows cannot all be read back: analyse every file again, and keep the views readable
+        for item in damaged:
+            quarantine(lake, item)
+        log.warning("run %s has %d damaged files: every file of %s is analysed again", run_id, len(damaged), day)
         return None
     documents = read_run_table(lake, DOCUMENTS, day, run_id, ["doc_id", "content_sha256", "duplicate_of"])
     rejects = read_run_table(lake, REJECTS, day, run_id, ["source_path", "content_sha256"])

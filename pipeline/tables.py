@@ -62,7 +62,8 @@ class Table:
 ROW_GROUP_ROWS = 100_000
 # Documents carry their whole text: a row group is cut by size too, so memory stays flat whatever the articles.
 ROW_GROUP_TEXT_CHARS = 32_000_000
-WRITE_OPTIONS: dict[str, Any] = {"compression": "zstd", "write_statistics": True}
+# Page checksums (CRC32): a flipped bit or a torn write is found on read instead of returning wrong values.
+WRITE_OPTIONS: dict[str, Any] = {"compression": "zstd", "write_statistics": True, "write_page_checksum": True}
 
 
 def partition_dir(lake: Location, table: str, day: str) -> Location:
@@ -78,9 +79,24 @@ def arrow_target(path: Location) -> dict[str, Any]:
     return backend(path).arrow_target(path)
 
 
+class DamagedFile(Exception):
+    """A lake file that cannot be read whole: truncated, or a page whose checksum does not match."""
+
+    def __init__(self, path: Location, error: Exception) -> None:
+        super().__init__(f"{path}: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
+        self.path = path
+
+
 def read_parquet(path: Location, columns: list[str] | None = None, schema: pa.Schema | None = None) -> pa.Table:
+    """A whole file, its page checksums verified; raises DamagedFile if it is not readable whole."""
     target = arrow_target(path)
-    return pq.read_table(target.pop("where"), columns=columns, schema=schema, **target)
+    where = target.pop("where")
+    try:
+        return pq.read_table(where, columns=columns, schema=schema, page_checksum_verification=True, **target)
+    except FileNotFoundError:
+        raise
+    except (pa.ArrowException, OSError) as error:
+        raise DamagedFile(path, error) from None
 
 
 def write_atomic(table: pa.Table, path: Location) -> None:
@@ -148,8 +164,11 @@ class ShardWriter:
             path.unlink(missing_ok=True)
 
 
+def run_files(lake: Location, table: Table, day: str, run_id: str) -> list[Location]:
+    return sorted(partition_dir(lake, table.name, day).glob(f"{run_id}-*.parquet"), key=str)
+
+
 def read_run_table(lake: Location, table: Table, day: str, run_id: str, columns: list[str] | None = None) -> pa.Table:
     """All of one run's rows of a table for a date (every shard file), in the table's schema."""
-    files = sorted(partition_dir(lake, table.name, day).glob(f"{run_id}-*.parquet"), key=str)
-    parts = [read_parquet(f, columns=columns, schema=table.schema) for f in files]
+    parts = [read_parquet(f, columns=columns, schema=table.schema) for f in run_files(lake, table, day, run_id)]
     return pa.concat_tables(parts) if parts else table.schema.empty_table().select(columns or table.schema.names)
