@@ -9,6 +9,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Generator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -42,6 +43,24 @@ STORY = (
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
+
+
+TIERS = ("unit", "integration", "e2e")  # registered in pyproject.toml; `make test-fast` runs `-m unit`
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    """A test module without a tier marker (`pytestmark = pytest.mark.unit`...) fails to collect: none is forgotten."""
+    report = yield
+    if isinstance(collector, pytest.Module) and report.passed:
+        if not any(collector.get_closest_marker(tier) for tier in TIERS):
+            report.outcome = "failed"
+            report.longrepr = (
+                f"{collector.path.name}: no tier marker; add `pytestmark = pytest.mark.<{'|'.join(TIERS)}>`"
+            )
+    return report
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,8 @@ import pytest
 
 from conftest import SAMPLE_DATES, sample_files
 
+pytestmark = pytest.mark.e2e
+
 DAG_ID = "news_nightly"
 
 

@@ -10,6 +10,8 @@ import pytest
 
 from conftest import REPO, SAMPLE_DATES, SAMPLE_RAW, sample_files
 
+pytestmark = pytest.mark.integration
+
 AIRFLOW = Path(sys.executable).parent / "airflow"
 
 

@@ -3,6 +3,7 @@
 Most tests set the model's entities by hand on a tokenized Doc, so they test our steps, not the model's mood.
 """
 
+import pytest
 from spacy.tokens import Doc
 
 from conftest import STORY
@@ -16,6 +17,8 @@ from pipeline.extract.entities import (
     entity_rows,
 )
 from pipeline.nlp import chunks
+
+pytestmark = pytest.mark.unit
 
 
 def marked(nlp, text: str, *marks: tuple[str, str] | tuple[str, str, int]) -> Doc:

@@ -1,6 +1,10 @@
+import pytest
+
 from conftest import STORY
 from pipeline.extract import extract_document, title_of
 from pipeline.nlp import chunks
+
+pytestmark = pytest.mark.unit
 
 
 def test_sentence_rows_from_the_real_model(nlp):

@@ -8,6 +8,8 @@ from pipeline.extract.entities import entity_rows
 from pipeline.extract.quotes import find_quotes, quote_rows
 from pipeline.nlp import chunks
 
+pytestmark = pytest.mark.integration
+
 COLUMNS = {
     "doc_id",
     "quote_idx",

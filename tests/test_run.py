@@ -12,6 +12,8 @@ from pipeline.lake import committed_runs, read_shard_inputs
 from pipeline.run import commit_run, extract_texts, plan_run, process_shard, run_partition, shard_count
 from pipeline.views import build_database
 
+pytestmark = pytest.mark.integration
+
 
 def db(settings):
     return duckdb.connect(str(settings.db), read_only=True)

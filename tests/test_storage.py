@@ -19,6 +19,8 @@ from pipeline.storage import S3_OPTIONS, location
 from pipeline.tables import RUN_TABLES, read_run_table
 from pipeline.views import build_database, query
 
+pytestmark = pytest.mark.integration
+
 BIN = Path(sys.executable).parent
 KEY, SECRET = "news-test-key", "news-test-secret"
 

@@ -14,6 +14,8 @@ from pipeline.errors import UserError
 from pipeline.run import run_partition
 from pipeline.views import build_database, view_sources
 
+pytestmark = pytest.mark.integration
+
 DUCKDB_CLI = Path(sys.executable).parent / "duckdb"
 
 
