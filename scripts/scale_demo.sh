@@ -109,6 +109,7 @@ cleanup() {
   set +e # stop what can be stopped, whatever fails
   say "stopping everything this script started"
   stop_all
+  [ -z "${sleeper:-}" ] || kill "$sleeper" 2>/dev/null # SCALE_KEEP_RUNNING's sleep would outlive the script
   if [ "$status" = 0 ]; then say "done: lake in ${NEWS_LAKE:-$NEWS_DATA_ROOT/lake}, logs in $out"; else say "logs in $out"; fi
   exit "$status"
 }
@@ -214,5 +215,5 @@ news-etl sql "select date, files_seen, documents, duplicates, rejects, shards fr
 
 if [ "${SCALE_KEEP_RUNNING:-}" = 1 ]; then
   say "still running: http://localhost:$api_port, admin / $(api password); Ctrl-C stops it"
-  while :; do sleep 3600 & wait $!; done # `wait` returns on a signal, so the trap runs at once
+  while :; do sleep 3600 & sleeper=$! && wait $sleeper; done # `wait` returns on a signal: the trap runs at once
 fi
