@@ -1,8 +1,8 @@
 """The one Airflow 3 REST client of this project: the scale demo and the end-to-end tests both use it.
 
 In Python: `AirflowAPI(url, "admin", admin_password(airflow_home))`, then `wait_healthy()`, `wait_dag(...)`,
-`trigger(...)`, `wait_run(...)`, `create_backfill(...)`... Every call signs in with `POST /auth/token` first
-and retries answers 5xx a bounded number of times (SQLite metadata says "database is locked" under load).
+`trigger(...)`, `wait_run(...)`, `create_backfill(...)`... It signs in with `POST /auth/token` before its first
+call, and retries answers 5xx a bounded number of times (SQLite metadata says "database is locked" under load).
 
 On the command line, for `scripts/scale_demo.sh` (bash keeps only the process supervision):
     python scripts/airflow_api.py wait-ready --dag news_nightly [--timeout 180]
@@ -76,6 +76,8 @@ def admin_password(airflow_home: Path | str, timeout: float = 60, alive: Callabl
 
 
 class AirflowAPI:
+    """Signed-in calls to one api-server as one user (SimpleAuthManager's `admin` here)."""
+
     def __init__(self, url: str, username: str, password: str, retries: int = 10, timeout: float = 30) -> None:
         self.url, self.username, self.password = url.rstrip("/"), username, password
         self.retries, self.timeout = retries, timeout
