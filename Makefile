@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export NEWS_DATA_ROOT ?= $(CURDIR)/data
 DEMO_DATES := 2026-11-23 2026-11-24 2026-11-25
 
-.PHONY: install demo test lint clean airflow browser services scale-demo bench
+.PHONY: install demo test test-fast lint clean airflow browser services scale-demo bench
 
 # uv itself comes from PyPI into a private venv; uv then installs the locked environment.
 $(UV):
@@ -34,10 +34,17 @@ services:
 	@{ ls /usr/lib/postgresql/*/bin/initdb && command -v redis-server; } >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server >/dev/null; }
 
+# Every tier: unit, integration and e2e (see README, "Tests").
 test: install browser services
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+# While working: lint and the unit tier only (pure functions, the spaCy model at most; about 15 s).
+test-fast: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -m unit -q
 
 lint: install
 	$(BIN)/ruff check --fix .

@@ -109,6 +109,7 @@ cleanup() {
   set +e # stop what can be stopped, whatever fails
   say "stopping everything this script started"
   stop_all
+  [ -z "${sleeper:-}" ] || kill "$sleeper" 2>/dev/null # SCALE_KEEP_RUNNING's sleep would outlive the script
   if [ "$status" = 0 ]; then say "done: lake in ${NEWS_LAKE:-$NEWS_DATA_ROOT/lake}, logs in $out"; else say "logs in $out"; fi
   exit "$status"
 }
@@ -194,91 +195,25 @@ if [ "$executor" = CeleryExecutor ]; then
   [ "$ready" = 2 ] || fail "the Celery workers did not get ready in 120 s"
 fi
 
+api() { python3 scripts/airflow_api.py --url "http://localhost:$api_port" "$@"; } # the REST client (JSON in Python)
+say "waiting for the api-server, a healthy scheduler and dag-processor, and news_nightly parsed"
+api wait-ready --dag news_nightly --timeout 180 || fail "Airflow did not get ready"
+if [ "$storage" = s3 ]; then # stored in the metadata database; tasks get it through the api-server
+  # The credentials go by environment, not argv (which `ps` shows).
+  CONNECTION_LOGIN="$s3_key" CONNECTION_PASSWORD="$s3_secret" \
+    api add-connection "$NEWS_STORAGE_CONN_ID" --type aws --extra "{\"endpoint_url\": \"$s3_endpoint\"}" ||
+    fail "could not create the Airflow connection"
+fi
 say "running news_nightly for $day from $NEWS_RAW_ROOT/$day ($NEWS_FILES_PER_SHARD files per shard)"
-# The REST API part (sign in, unpause, trigger, wait, report) in Python: JSON is easier there than in bash.
-# The store's credentials reach it by environment (not argv, which `ps` shows).
-S3_ENDPOINT="$s3_endpoint" S3_KEY="$s3_key" S3_SECRET="$s3_secret" \
-  python3 - "$api_port" "$day" "$timeout" "$out" <<'EOF' || fail "the DAG run did not succeed (see above)"
-import json, os, sys, time, urllib.error, urllib.request
-from collections import Counter
-from pathlib import Path
-
-port, day, timeout, out = sys.argv[1], sys.argv[2], float(sys.argv[3]), Path(sys.argv[4])
-url = f"http://localhost:{port}"
-passwords = Path(out, "airflow", "simple_auth_manager_passwords.json.generated")
-token = ""
-
-
-def call(method, path, body=None):
-    request = urllib.request.Request(f"{url}{path}", method=method, data=json.dumps(body).encode() if body else None)
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(request, timeout=30) as reply:
-        return json.load(reply)
-
-
-deadline = time.monotonic() + 180  # api-server up, admin password written, DAG parsed
-while True:
-    try:
-        password = json.loads(passwords.read_text())["admin"]
-        token = call("POST", "/auth/token", {"username": "admin", "password": password})["access_token"]
-        call("GET", "/api/v2/dags/news_nightly")
-        break
-    except (OSError, ValueError, KeyError, urllib.error.URLError):
-        if time.monotonic() > deadline:
-            sys.exit("the api-server did not come up, or news_nightly was not parsed, within 180 s")
-        time.sleep(2)
-
-if os.environ["S3_ENDPOINT"]:  # stored in the metadata database; tasks get it through the api-server
-    connection = {
-        "connection_id": os.environ["NEWS_STORAGE_CONN_ID"],
-        "conn_type": "aws",
-        "login": os.environ["S3_KEY"],
-        "password": os.environ["S3_SECRET"],
-        "extra": json.dumps({"endpoint_url": os.environ["S3_ENDPOINT"]}),
-    }
-    call("POST", "/api/v2/connections", connection)
-    print(f"[scale] created the Airflow connection {connection['connection_id']}", flush=True)
-call("PATCH", "/api/v2/dags/news_nightly", {"is_paused": False})
 # force: analyse every file again, so a rerun into the same data root spreads the shards over the workers
 # too (otherwise it takes unchanged files over from the previous run and has little left to distribute).
-run = call("POST", "/api/v2/dags/news_nightly/dagRuns", {"logical_date": None, "conf": {"date": day, "force": True}})
-run_path = f"/api/v2/dags/news_nightly/dagRuns/{run['dag_run_id']}"
-print(f"[scale] triggered {run['dag_run_id']}", flush=True)
-
-order = {"plan": 0, "extract": 1, "commit": 2, "refresh_views": 3}
-deadline, seen = time.monotonic() + timeout, ""
-while (state := call("GET", run_path)["state"]) not in ("success", "failed"):
-    tis = call("GET", f"{run_path}/taskInstances")["task_instances"]
-    by_task = {}  # task -> how many instances in each state (a mapped task has one per shard)
-    for t in sorted(tis, key=lambda t: order.get(t["task_id"], 9)):
-        by_task.setdefault(t["task_id"], Counter())[t["state"] or "none"] += 1
-    progress = "; ".join(f"{task} " + ", ".join(f"{n} {s}" for s, n in c.items()) for task, c in by_task.items())
-    if progress != seen:
-        print(f"[scale]   {state}: {progress}", flush=True)
-        seen = progress
-    if time.monotonic() > deadline:
-        sys.exit(f"the DAG run is still {state} after {timeout:.0f} s")
-    time.sleep(3)
-
-tis = call("GET", f"{run_path}/taskInstances")["task_instances"]
-tis.sort(key=lambda t: (order.get(t["task_id"], 9), t["map_index"]))
-(out / "task-instances.json").write_text(json.dumps(tis, indent=1))
-print(f"\n{'task':<14} {'map_index':>9}  {'hostname':<16} state")
-for t in tis:
-    print(f"{t['task_id']:<14} {t['map_index']:>9}  {t['hostname'] or '-':<16} {t['state']}")
-print()
-if state != "success":
-    sys.exit(f"the DAG run ended {state}")
-run = call("GET", run_path)
-print(f"[scale] {run['dag_run_id']} succeeded: {run['start_date']} .. {run['end_date']}")
-EOF
+api run news_nightly --conf "{\"date\": \"$day\", \"force\": true}" --timeout "$timeout" \
+  --task-instances "$out/task-instances.json" || fail "the DAG run did not succeed (see above)"
 say "task instances saved in $out/task-instances.json"
 if [ "$storage" = s3 ]; then export AWS_ACCESS_KEY_ID="$s3_key" AWS_SECRET_ACCESS_KEY="$s3_secret" AWS_ENDPOINT_URL="$s3_endpoint"; fi
 news-etl sql "select date, files_seen, documents, duplicates, rejects, shards from runs where is_current and date = '$day'"
 
 if [ "${SCALE_KEEP_RUNNING:-}" = 1 ]; then
-  say "still running: http://localhost:$api_port, admin / $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["admin"])' "$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"); Ctrl-C stops it"
-  while :; do sleep 3600 & wait $!; done # `wait` returns on a signal, so the trap runs at once
+  say "still running: http://localhost:$api_port, admin / $(api password); Ctrl-C stops it"
+  while :; do sleep 3600 & sleeper=$! && wait $sleeper; done # `wait` returns on a signal: the trap runs at once
 fi

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -10,11 +9,13 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Generator
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-import requests
+
+from airflow_api import AirflowAPI, admin_password
 
 # Airflow reads its configuration when first imported: point it at a private home before any test does.
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="news-etl-airflow-"))
@@ -42,6 +43,24 @@ STORY = (
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
+
+
+TIERS = ("unit", "integration", "e2e")  # registered in pyproject.toml; `make test-fast` runs `-m unit`
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    """A test module without a tier marker (`pytestmark = pytest.mark.unit`...) fails to collect: none is forgotten."""
+    report = yield
+    if isinstance(collector, pytest.Module) and report.passed:
+        if not any(collector.get_closest_marker(tier) for tier in TIERS):
+            report.outcome = "failed"
+            report.longrepr = (
+                f"{collector.path.name}: no tier marker; add `pytestmark = pytest.mark.<{'|'.join(TIERS)}>`"
+            )
+    return report
 
 
 @pytest.fixture(scope="session")
@@ -90,42 +109,20 @@ class AirflowServer:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so stop() reaches every part
         )
-        self.token = ""
+
+    def running(self) -> bool:
+        return self.process.poll() is None
 
     def wait_ready(self, timeout: float = 180) -> None:
+        """Until the admin password is written, Airflow is healthy and the DAG parsed; then `self.api` is set."""
         deadline = time.monotonic() + timeout
-        passwords = self.data_root / "airflow" / "simple_auth_manager_passwords.json.generated"
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"airflow exited early; see {self.log_path}:\n{self.tail()}")
-            try:
-                health = requests.get(f"{self.url}/api/v2/monitor/health", timeout=5).json()
-                healthy = all(health[p]["status"] == "healthy" for p in ("metadatabase", "scheduler", "dag_processor"))
-                if healthy and passwords.exists() and self.dag_parsed(passwords):
-                    return
-            except (requests.RequestException, ValueError, KeyError):
-                pass
-            time.sleep(2)
-        raise TimeoutError(f"airflow not ready after {timeout}s:\n{self.tail()}")
-
-    def dag_parsed(self, passwords: Path) -> bool:
-        self.password = json.loads(passwords.read_text())["admin"]
-        reply = requests.post(
-            f"{self.url}/auth/token", json={"username": "admin", "password": self.password}, timeout=10
-        )
-        if reply.status_code not in (200, 201):
-            return False
-        self.token = reply.json()["access_token"]
-        return self.api("GET", "/api/v2/dags/news_nightly").status_code == 200
-
-    def api(self, method: str, path: str, **kwargs: object) -> requests.Response:
-        headers = {"Authorization": f"Bearer {self.token}"}
-        for _ in range(10):  # SQLite metadata answers 5xx ("database is locked") under load: retry
-            reply = requests.request(method, f"{self.url}{path}", headers=headers, timeout=30, **kwargs)
-            if reply.status_code < 500:
-                return reply
-            time.sleep(1)
-        return reply
+        try:
+            self.password = admin_password(self.data_root / "airflow", timeout, alive=self.running)
+            self.api = AirflowAPI(self.url, "admin", self.password)
+            self.api.wait_healthy(timeout=deadline - time.monotonic(), alive=self.running)
+            self.api.wait_dag("news_nightly", deadline - time.monotonic(), alive=self.running)
+        except (TimeoutError, RuntimeError) as error:
+            raise RuntimeError(f"airflow not ready: {error}; see {self.log_path}:\n{self.tail()}") from None
 
     def tail(self, lines: int = 60) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

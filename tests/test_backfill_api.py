@@ -8,41 +8,25 @@ import pytest
 
 from conftest import SAMPLE_DATES, sample_files
 
+pytestmark = pytest.mark.e2e
+
 DAG_ID = "news_nightly"
 
 
-def create_backfill(server, first: date, last: date, reprocess: str) -> int:
-    body = {
-        "dag_id": DAG_ID,
-        "from_date": f"{first}T00:00:00Z",
-        "to_date": f"{last}T23:59:59Z",
-        "reprocess_behavior": reprocess,
-        "max_active_runs": 3,
-        "run_backwards": False,
-    }
-    reply = server.api("POST", "/api/v2/backfills", json=body)
-    assert reply.status_code in (200, 201), reply.text
-    return reply.json()["id"]
-
-
 def wait_backfill(server, backfill_id: int, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.api("GET", f"/api/v2/backfills/{backfill_id}").json()["completed_at"]:
-            # Airflow 3.3's scheduler can crash (ObjectDeletedError) when a reprocessing backfill replaces
-            # runs it is still looking at right after marking the previous backfill complete: let it settle.
-            time.sleep(10)
-            return
-        health = server.api("GET", "/api/v2/monitor/health").json()
-        assert health["scheduler"]["status"] == "healthy", f"scheduler down:\n{server.tail()}"
-        time.sleep(3)
-    pytest.fail(f"backfill {backfill_id} not complete after {timeout}s:\n{server.tail()}")
+    try:
+        server.api.wait_backfill(backfill_id, timeout)
+    except (TimeoutError, RuntimeError) as error:  # not complete in time, or the scheduler went down
+        pytest.fail(f"{error}:\n{server.tail()}")
+    # Airflow 3.3's scheduler can crash (ObjectDeletedError) when a reprocessing backfill replaces
+    # runs it is still looking at right after marking the previous backfill complete: let it settle.
+    time.sleep(10)
 
 
 def backfill_runs(server, first: date, last: date) -> dict[str, str]:
     """State of each backfill run by the date it processed (its data interval's start)."""
-    params = {"run_type": "backfill", "logical_date_gte": f"{first}T00:00:00Z", "logical_date_lte": f"{last}T23:59:59Z"}
-    runs = server.api("GET", f"/api/v2/dags/{DAG_ID}/dagRuns", params=params).json()["dag_runs"]
+    bounds = {"logical_date_gte": f"{first}T00:00:00Z", "logical_date_lte": f"{last}T23:59:59Z"}
+    runs = server.api.dag_runs(DAG_ID, run_type="backfill", **bounds)
     return {r["data_interval_start"][:10]: r["state"] for r in runs}
 
 
@@ -68,9 +52,9 @@ def current_run_ids(server) -> dict[str, str]:
 def test_backfill_fills_exactly_its_partitions_then_all_runs_replaces_them(airflow_server):
     server = airflow_server
     first, last = SAMPLE_DATES[0], SAMPLE_DATES[-1]
-    assert server.api("PATCH", f"/api/v2/dags/{DAG_ID}", json={"is_paused": False}).status_code == 200
+    server.api.unpause(DAG_ID)
 
-    backfill = create_backfill(server, first, last, reprocess="none")
+    backfill = server.api.create_backfill(DAG_ID, first, last, reprocess="none")
     wait_backfill(server, backfill)
     assert backfill_runs(server, first, last) == {d.isoformat(): "success" for d in SAMPLE_DATES}
 
@@ -82,7 +66,7 @@ def test_backfill_fills_exactly_its_partitions_then_all_runs_replaces_them(airfl
     before = current_run_ids(server)
 
     # "All runs": every day is processed again and replaces its partition, nothing is duplicated.
-    again = create_backfill(server, first, last, reprocess="completed")
+    again = server.api.create_backfill(DAG_ID, first, last, reprocess="completed")
     wait_backfill(server, again)
     assert backfill_runs(server, first, last) == {d.isoformat(): "success" for d in SAMPLE_DATES}
     assert lake_counts(server) == counts
@@ -93,15 +77,4 @@ def test_backfill_fills_exactly_its_partitions_then_all_runs_replaces_them(airfl
 def test_backfill_of_an_already_done_range_with_missing_runs_only_does_nothing(airflow_server):
     server = airflow_server
     first, last = SAMPLE_DATES[0], SAMPLE_DATES[-1]
-    reply = server.api(
-        "POST",
-        "/api/v2/backfills/dry_run",
-        json={
-            "dag_id": DAG_ID,
-            "from_date": f"{first}T00:00:00Z",
-            "to_date": f"{last}T23:59:59Z",
-            "reprocess_behavior": "none",
-        },
-    )
-    assert reply.status_code == 200, reply.text
-    assert reply.json()["total_entries"] == 0
+    assert server.api.backfill_dry_run(DAG_ID, first, last, reprocess="none") == 0

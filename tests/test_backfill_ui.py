@@ -24,9 +24,12 @@ ARTIFACTS = REPO / "test-artifacts"
 # The same sample files sit a week earlier too (see the airflow_server fixture): this test backfills those.
 DAYS = [d - timedelta(days=7) for d in SAMPLE_DATES]
 
-pytestmark = pytest.mark.skipif(
-    not shutil.which("chromium"), reason="Debian's chromium is not installed (make test installs it with apt)"
-)
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        not shutil.which("chromium"), reason="Debian's chromium is not installed (make test installs it with apt)"
+    ),
+]
 
 
 @pytest.fixture

@@ -14,7 +14,10 @@ from pipeline.views import build_database
 BBC = SHARED / "corpora" / "bbc"
 DAY = date(2026, 11, 24)
 
-pytestmark = pytest.mark.skipif(not BBC.is_dir(), reason=f"BBC corpus not found at {BBC}: end-to-end test skipped")
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not BBC.is_dir(), reason=f"BBC corpus not found at {BBC}: end-to-end test skipped"),
+]
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,8 @@ import pytest
 
 from conftest import SAMPLE_DATES, SAMPLE_RAW
 
+pytestmark = pytest.mark.integration
+
 NEWS_ETL = Path(sys.executable).parent / "news-etl"
 
 

@@ -9,10 +9,13 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from conftest import SAMPLE_DATES, SAMPLE_RAW, make_settings
 from pipeline.run import run_partition
 from pipeline.views import build_database
+
+pytestmark = pytest.mark.integration
 
 NEWS_ETL = Path(sys.executable).parent / "news-etl"
 TABLES = ("documents", "sentences", "entities", "quotes", "rejects", "near_duplicates")

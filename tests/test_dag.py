@@ -11,6 +11,8 @@ import pytest
 from conftest import REPO, SAMPLE_DATES, SAMPLE_RAW, sample_files
 from pipeline.registry import TABLES
 
+pytestmark = pytest.mark.integration
+
 AIRFLOW = Path(sys.executable).parent / "airflow"
 
 

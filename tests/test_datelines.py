@@ -4,6 +4,8 @@ import pytest
 
 from pipeline.extract.datelines import dateline_of
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("text", "dateline", "place", "date_text", "source"),

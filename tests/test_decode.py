@@ -5,6 +5,8 @@ import pytest
 
 from pipeline.decode import NotText, decode
 
+pytestmark = pytest.mark.unit
+
 ARTICLE = "Rates rise again\n\nLONDON, Nov 24 - The bank raised “rates” to 5%, costing £40 a month.\n"
 
 

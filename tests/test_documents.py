@@ -1,6 +1,10 @@
 from datetime import date
 
+import pytest
+
 from pipeline.documents import Document, Reject, list_partition, read_document, shard
+
+pytestmark = pytest.mark.unit
 
 DAY = date(2026, 11, 24)
 

@@ -3,6 +3,7 @@
 Most tests set the model's entities by hand on a tokenized Doc, so they test our steps, not the model's mood.
 """
 
+import pytest
 from spacy.tokens import Doc
 
 from conftest import STORY
@@ -18,6 +19,8 @@ from pipeline.extract.entities import (
 )
 from pipeline.extract.part import Part
 from pipeline.nlp import chunks
+
+pytestmark = pytest.mark.unit
 
 
 def marked(nlp, text: str, *marks: tuple[str, str] | tuple[str, str, int]) -> Doc:

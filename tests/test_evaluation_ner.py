@@ -10,6 +10,8 @@ from pipeline.config import Settings
 from pipeline.errors import UserError
 from pipeline.evaluation.ner import conll_spans, evaluate_ner, read_docs, read_gold, score
 
+pytestmark = pytest.mark.integration
+
 CONLL = SHARED / "eval" / "conll2003"
 
 

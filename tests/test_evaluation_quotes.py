@@ -18,6 +18,8 @@ from pipeline.evaluation.quotes import (
     score,
 )
 
+pytestmark = pytest.mark.integration
+
 POLNEAR_DEV = SHARED / "eval" / "polnear" / "dev"
 
 TEXT = (

@@ -1,7 +1,11 @@
+import pytest
+
 from conftest import STORY
 from pipeline.analysis import extract_document, extract_part
 from pipeline.extract.titles import title_of
 from pipeline.nlp import chunks
+
+pytestmark = pytest.mark.unit
 
 
 def test_sentence_rows_from_the_real_model(nlp):

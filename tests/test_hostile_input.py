@@ -12,6 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+pytestmark = pytest.mark.integration
+
 DAY = date(2026, 11, 26)
 NEWS_ETL = Path(sys.executable).parent / "news-etl"
 ARTICLE = (

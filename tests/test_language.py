@@ -7,6 +7,8 @@ import pytest
 
 from pipeline.extract.language import UNDETERMINED, detect_language, model_reads
 
+pytestmark = pytest.mark.unit
+
 TEXTS = {
     "en": "The government presented a new budget on Tuesday that trims spending by twelve billion euros.",
     "de": "Die Bundesregierung hat am Dienstag einen neuen Haushaltsentwurf vorgelegt, der Einsparungen vorsieht.",

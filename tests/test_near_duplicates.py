@@ -1,8 +1,11 @@
 import duckdb
 import numpy as np
+import pytest
 from datasketch import LeanMinHash, MinHashLSH
 
 from pipeline.extract.near_duplicates import NUM_PERM, THRESHOLD, cluster_rows, signature
+
+pytestmark = pytest.mark.integration
 
 STORY = (
     "The harbour authority said on Monday it would spend 40 million pounds on new flood pumps along the "

@@ -7,6 +7,8 @@ from pipeline.analysis import extract_document, join
 from pipeline.extract.quotes import find_quotes
 from pipeline.nlp import chunks
 
+pytestmark = pytest.mark.integration
+
 COLUMNS = {
     "doc_id",
     "quote_idx",

@@ -14,6 +14,8 @@ from pipeline.locks import release
 from pipeline.run import commit_run, plan_run, process_shard, run_partition, shard_count
 from pipeline.views import build_database
 
+pytestmark = pytest.mark.integration
+
 
 def db(settings):
     return duckdb.connect(str(settings.db), read_only=True)

@@ -38,7 +38,7 @@ def missing_requirement() -> str | None:
 
 
 MISSING = missing_requirement()
-pytestmark = pytest.mark.skipif(MISSING is not None, reason=f"scale-out test skipped: {MISSING}")
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(MISSING is not None, reason=f"scale-out test skipped: {MISSING}")]
 
 
 def run_scale_demo(data_root: Path, executor: str, storage: str = "local") -> Path:

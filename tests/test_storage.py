@@ -25,6 +25,8 @@ from pipeline.storage.s3 import fs_options
 from pipeline.tables import Table, read_parquet, read_run_table, write_atomic
 from pipeline.views import build_database, query, reach_object_store
 
+pytestmark = pytest.mark.integration
+
 BIN = Path(sys.executable).parent
 KEY, SECRET = "news-test-key", "news-test-secret"
 

@@ -15,6 +15,8 @@ from pipeline.registry import TABLES
 from pipeline.run import run_partition
 from pipeline.views import build_database, view_sources
 
+pytestmark = pytest.mark.integration
+
 DUCKDB_CLI = Path(sys.executable).parent / "duckdb"
 
 
