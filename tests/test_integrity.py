@@ -7,11 +7,14 @@ import subprocess
 import sys
 
 import duckdb
+import pytest
 
 from conftest import SAMPLE_DATES, SAMPLE_RAW, make_settings
 from pipeline.lake import committed_runs
 from pipeline.run import run_partition
 from pipeline.views import build_database
+
+pytestmark = pytest.mark.integration
 
 BIN = os.path.dirname(sys.executable)
 

@@ -15,6 +15,8 @@ from pipeline.lake import committed_runs
 from pipeline.locks import lock_dir, locks
 from pipeline.run import commit_run, plan_run, process_shard
 
+pytestmark = pytest.mark.integration
+
 DAY = SAMPLE_DATES[0]
 BIN = os.path.dirname(sys.executable)
 

@@ -1,7 +1,11 @@
 """The README's table overview and docs/tables.md are what the registry says (python -m pipeline.reference)."""
 
+import pytest
+
 from conftest import REPO
 from pipeline.reference import BEGIN, full, with_summary
+
+pytestmark = pytest.mark.unit
 
 
 def test_readme_lists_the_registry_tables():

@@ -18,6 +18,8 @@ from pipeline.run import run_partition
 from pipeline.tables import Table, read_run_table
 from pipeline.views import build_database
 
+pytestmark = pytest.mark.integration
+
 
 def topic_rows(part):
     """A toy extractor: one row per sentence that names a place, reading the entities extracted before it."""
