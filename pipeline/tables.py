@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 Row = dict[str, Any]
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 RUN_ID = ("run_id", pa.string(), "the run that wrote the row (see runs)")
+DOC_ID = ("doc_id", pa.string(), "the document (documents.doc_id)")  # the key of every per-document table
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from pipeline.extract.part import Part
-from pipeline.tables import Table
+from pipeline.tables import DOC_ID, Table
 
 if TYPE_CHECKING:  # spaCy is imported by whoever makes the Docs; declaring tables must stay cheap
     from spacy.tokens import Doc
@@ -400,7 +400,7 @@ ENTITIES = Table(
     "entities",
     "Named entity mentions, one label per name in a document, each with its document-level and corpus-wide name.",
     (
-        ("doc_id", pa.string(), "the document (documents.doc_id)"),
+        DOC_ID,
         ("entity_idx", pa.int32(), "0, 1, 2... in text order"),
         ("start_char", pa.int64(), "where the mention starts in documents.text"),
         ("end_char", pa.int64(), "where it ends (exclusive)"),

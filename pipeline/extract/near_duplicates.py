@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from pipeline.tables import Table
+from pipeline.tables import DOC_ID, Table
 
 if TYPE_CHECKING:
     from datasketch import MinHash
@@ -109,7 +109,7 @@ SIGNATURES = Table(
     "signatures",
     "MinHash signatures of word 5-shingles, one per document: what the commit clusters near-duplicates from.",
     (
-        ("doc_id", pa.string(), "the document (documents.doc_id)"),
+        DOC_ID,
         ("minhash", pa.list_(pa.uint32()), f"{NUM_PERM} MinHash values"),
     ),
 )
@@ -117,7 +117,7 @@ NEAR_DUPLICATES = Table(
     "near_duplicates",
     "Documents of a date that have near-duplicates (wire copies, lightly edited re-posts), grouped by cluster.",
     (
-        ("doc_id", pa.string(), "the document (documents.doc_id)"),
+        DOC_ID,
         ("cluster_id", pa.string(), "the cluster's smallest doc_id"),
         (
             "similarity",

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from pipeline.extract.part import Part
-from pipeline.tables import Table
+from pipeline.tables import DOC_ID, Table
 
 if TYPE_CHECKING:  # spaCy is imported by whoever makes the Docs; declaring tables must stay cheap
     from spacy.tokens import Doc, Token
@@ -475,7 +475,7 @@ QUOTES = Table(
     "quotes",
     "Direct quotations with their speaker.",
     (
-        ("doc_id", pa.string(), "the document (documents.doc_id)"),
+        DOC_ID,
         ("quote_idx", pa.int32(), "0, 1, 2... in text order"),
         ("start_char", pa.int64(), "where the quotation starts in documents.text (its opening mark)"),
         ("end_char", pa.int64(), "where it ends (exclusive; after its closing mark)"),

@@ -7,7 +7,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipeline.extract.part import Part
-from pipeline.tables import Table
+from pipeline.tables import DOC_ID, Table
 
 
 def sentence_rows(part: Part) -> list[dict[str, Any]]:
@@ -31,7 +31,7 @@ SENTENCES = Table(
     "sentences",
     "Sentence boundaries: text[start_char:end_char] of the document (Python indices; substr is 1-based).",
     (
-        ("doc_id", pa.string(), "the document (documents.doc_id)"),
+        DOC_ID,
         ("sentence_idx", pa.int32(), "0, 1, 2... in text order"),
         ("start_char", pa.int64(), "where the sentence starts in documents.text"),
         ("end_char", pa.int64(), "where it ends (exclusive)"),
