@@ -111,16 +111,21 @@ def main(argv: list[str] | None = None) -> int:
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from pipeline.run import run_partition
-    from pipeline.views import build_database
+    from pipeline.views import build_database, check_database_target
 
     day = parse_date(args.date)
+    if not args.no_views:  # before the plan: a database we may not write must not wait for the commit
+        check_database_target(settings.db)
     row = run_partition(settings, day, workers=args.workers, allow_missing=args.allow_missing, force=args.force)
     print(
         f"{day}: {row['files_seen']} files -> {row['documents']} documents "
         f"({row['duplicates']} exact duplicates), {row['rejects']} rejects; run {row['run_id']}"
     )
     if not args.no_views:
-        build_database(settings.lake, settings.db)
+        try:
+            build_database(settings.lake, settings.db)
+        except UserError as error:
+            raise UserError(f"{error}; {day} is committed: run `news-etl views` once that is fixed") from None
         print(f"views: {settings.db}")
     return 0
 
@@ -134,11 +139,16 @@ def cmd_views(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_sql(settings: Settings, args: argparse.Namespace) -> int:
+    import duckdb
+
     from pipeline.views import query
 
     result = query(settings.db, args.query, settings.lake)
     if result is not None:
-        result.show(max_rows=args.max_rows, max_width=200)
+        try:
+            result.show(max_rows=args.max_rows, max_width=200)
+        except duckdb.Error as error:  # raised while the rows are read, after the query was accepted
+            raise UserError(str(error).splitlines()[0]) from None
     return 0
 
 

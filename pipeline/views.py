@@ -1,14 +1,26 @@
 """The last stage: the DuckDB database of views over the lake, built from the files in sql/.
 
 The database holds only views (SQL text), so it is rebuilt whole each time: into a new file beside the
-old one, then renamed over it. Analysts who have the old file open keep reading it undisturbed and never
-block the rebuild; their next connection sees the new one.
+old one, checkpointed, then renamed over it. Analysts who have the old file open keep reading it undisturbed
+and never block the rebuild; their next connection sees the new one. A failed build (a full disk...) leaves
+the old file as it was, and its temporary files are removed then, or by the next build if it was killed.
+
+Queries (`connect`, `query`, `news-etl sql`) run in a sandbox: an in-memory DuckDB with the database attached
+read-only, able to read only the lake and that file, its settings locked; `query` also runs only statements
+that read (select, describe, show, summarize, explain).
 """
 
 from __future__ import annotations
 
+import glob
+import logging
 import os
 import re
+import secrets
+import shutil
+import stat
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -18,11 +30,20 @@ import duckdb
 from pipeline.errors import UserError
 from pipeline.extract.entities import NAME_LABELS
 from pipeline.registry import TABLES
-from pipeline.storage import Location, backend
+from pipeline.storage import Location, backend, location
 from pipeline.tables import Table
 
+log = logging.getLogger(__name__)
 LAYERS = ("staging", "marts")  # hand-written views, built in this order after the generated lake layer
 VIEW_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+# A build takes seconds: a temporary database older than this belongs to a refresh that was killed.
+STALE_TEMP_SECONDS = 600
+# A database of views is a few hundred KB; a bigger file is someone's data, and is not copied to be checked.
+MAX_OURS_BYTES = 64 * 1024 * 1024
+# The comment on lake.runs: which lake the views read, so that a query session allows that one.
+LAKE_COMMENT = "news-etl: views over the lake at "
+# The prefix of an explain statement, before the statement it explains.
+EXPLAIN = re.compile(r"\s*(?:(?:--[^\n]*(?:\n|$)|/\*.*?\*/)\s*)*explain(?:\s+analy[sz]e\b|\s*\([^)]*\))?", re.I | re.S)
 
 
 @dataclass(frozen=True)
@@ -96,8 +117,80 @@ def create_views(con: duckdb.DuckDBPyConnection, views: list[View]) -> None:
             raise UserError(f"view {view.name} ({view.source}): {str(error).splitlines()[0]}") from None
 
 
+def check_database_target(db: Path) -> None:
+    """Fail before any work unless the views can be written at db: its folder writable, and at db nothing,
+    or a database of ours (see not_ours), which a build may replace. For a run to call before its plan."""
+    if db.is_dir():
+        raise UserError(f"database {db} is a folder: give the path of a file (--db or NEWS_DB)")
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=db.parent):  # on Linux an unnamed file: nothing to leave behind
+            pass
+    except OSError as error:
+        raise UserError(f"database {db}: cannot write in {db.parent}: {error.strerror or error}") from None
+    if os.path.lexists(db):
+        reason = not_ours(db)
+        if reason:
+            raise UserError(f"--db {db} {reason}: refusing to replace it (move it away or choose another path)")
+
+
+def not_ours(db: Path) -> str | None:
+    """Why the file at db is not a database `news-etl views` built, or None if it is one.
+
+    Ours: a DuckDB file holding nothing but views, in the schemas main and lake, among them current_runs
+    (every version of this project made one); or holding nothing at all. Such a file is only SQL text that
+    the next build writes again, so replacing it loses nothing; anything else (a table, another schema, a
+    macro, a file that is not DuckDB's) may be someone's data and is refused.
+    """
+    try:
+        info = db.stat()
+        if not stat.S_ISREG(info.st_mode):
+            return "is not a regular file"
+        if info.st_size > MAX_OURS_BYTES:
+            return f"holds {info.st_size // 2**20} MB, far more than a database of views"
+        with db.open("rb") as file:
+            if file.read(12)[8:12] != b"DUCK":  # DuckDB's magic bytes
+                return "is not a DuckDB database"
+        objects = objects_in(db)
+    except (OSError, duckdb.Error) as error:
+        return f"cannot be read as a DuckDB database ({first_line(error)})"
+    if not objects:
+        return None
+    foreign = [
+        f"{kind} {schema}.{name}"
+        for kind, schema, name in objects
+        if not (kind == "view" and schema in ("main", "lake")) and not (kind == "schema" and name == "lake")
+    ]
+    if foreign:
+        return f"holds more than our views ({', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''})"
+    if not any(name == "current_runs" for _, _, name in objects):
+        return "holds views that are not ours (no current_runs)"
+    return None
+
+
+def objects_in(db: Path, is_copy: bool = False) -> list[tuple[str, str, str]]:
+    """(kind, schema, name) of what a DuckDB file holds, read without writing to it."""
+    with duckdb.connect() as con:
+        try:
+            con.execute(f"attach {sql_string(db)} as probe (read_only)")
+        except (duckdb.IOException, duckdb.BinderException):
+            if is_copy:
+                raise
+            # Someone holds it read-write (an analyst's duckdb shell), or this process has it open: read a copy.
+            with tempfile.TemporaryDirectory(prefix="news-etl-check-") as folder:
+                copy = Path(folder) / db.name
+                shutil.copyfile(db, copy)
+                return objects_in(copy, is_copy=True)
+        return con.execute((sql_dir() / "checks" / "objects.sql").read_text(encoding="utf-8")).fetchall()
+
+
 def build_database(lake: Location, db: Path) -> list[str]:
-    """Write the database of views to db atomically; returns the view names."""
+    """Write the database of views to db atomically; returns the view names.
+
+    Any error (a full disk, in the views or in DuckDB's checkpoint) raises UserError naming db, with the
+    previous file left as it was and no temporary file left behind.
+    """
+    check_database_target(db)
     try:
         committed = any((lake / "runs").glob("date=*/*.parquet"))
     except OSError as error:
@@ -105,37 +198,148 @@ def build_database(lake: Location, db: Path) -> list[str]:
     if not committed:
         raise UserError(f"no committed partition in {lake} yet: run `news-etl run --date YYYY-MM-DD` first")
     views = view_sources(lake)
-    db.parent.mkdir(parents=True, exist_ok=True)
-    tmp = db.with_name(f".{db.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
+    remove_leftovers(db)
+    tmp = temp_path(db, os.getpid())
+    wal = tmp.with_name(f"{tmp.name}.wal")
     try:
+        for path in (tmp, wal):
+            path.unlink(missing_ok=True)
         with duckdb.connect(str(tmp)) as con:
             reach_object_store(con, lake)
             create_views(con, views)
+            con.execute(f"comment on view lake.runs is {sql_string(LAKE_COMMENT + str(lake))}")
+            # Explicitly: the checkpoint DuckDB makes on close swallows write errors (on a full disk it left
+            # a database without views, and exit code 0).
+            con.execute("checkpoint")
+        if wal.exists():  # a complete checkpoint leaves no WAL
+            raise UserError(f"DuckDB's checkpoint of {tmp} did not complete")
         os.replace(tmp, db)
-    except (duckdb.Error, OSError) as error:
-        raise UserError(f"could not build {db}: {str(error).splitlines()[0]}") from None
+    except (duckdb.Error, OSError, UserError) as error:
+        raise UserError(f"could not build {db} (left as it was): {first_line(error)}") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        for path in (tmp, wal):
+            remove_quietly(path)
     return [view.name for view in views]
 
 
-def connect(db: Path, lake: Location) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the views, able to read the lake wherever it is."""
-    if not db.exists():
+def temp_path(db: Path, pid: int) -> Path:
+    """Where process pid builds the database before renaming it to db (DuckDB adds `.wal` beside it)."""
+    return db.with_name(f".{db.name}.{pid}.tmp")
+
+
+def remove_leftovers(db: Path) -> None:
+    """Remove the temporary databases (and WAL files) of refreshes that were killed: their process is gone,
+    or they are older than any refresh takes."""
+    pattern = re.compile(rf"\.{re.escape(db.name)}\.(\d+)\.tmp(\.wal)?")
+    for path in db.parent.glob(f".{glob.escape(db.name)}.*.tmp*"):
+        match = pattern.fullmatch(path.name)
+        if not match or int(match[1]) == os.getpid():
+            continue
+        try:
+            if not process_alive(int(match[1])) or time.time() - path.stat().st_mtime > STALE_TEMP_SECONDS:
+                path.unlink()
+                log.info("removed %s, left by a refresh that did not finish", path)
+        except FileNotFoundError:
+            pass  # its refresh has just finished
+        except OSError as error:
+            log.warning("cannot remove %s: %s", path, error)
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def remove_quietly(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as error:
+        log.warning("cannot remove %s: %s", path, error)
+
+
+def connect(db: Path, lake: Location | None = None) -> duckdb.DuckDBPyConnection:
+    """A sandboxed connection to the views, able to read the lake wherever it is.
+
+    In memory, with db attached read-only as the default catalog (views bind in their own catalog, whatever
+    it is called). DuckDB may then read only db and the lake its views read (recorded in db by the build;
+    `lake` is for databases built before that), write only its own private temp files and, through COPY,
+    the lake (`query` refuses such statements), load no extension, and change no setting.
+    """
+    if not db.is_file():
         raise UserError(f"no database at {db}: run `news-etl views` first")
-    con = duckdb.connect(str(db), read_only=True)
-    reach_object_store(con, lake)
+    catalog = db.stem if db.stem not in ("memory", "system", "temp") else "news"
+    spill = Path(tempfile.gettempdir()) / f"news-etl-sql-{secrets.token_hex(8)}"  # DuckDB makes and removes it
+    con = duckdb.connect()
+    try:
+        con.execute(f"set temp_directory = {sql_string(spill)}")
+        con.execute(f"attach {sql_string(db)} as {sql_identifier(catalog)} (read_only)")
+        con.execute(f"use {sql_identifier(catalog)}")
+        lake = lake_of(con, catalog) or lake
+        if lake is None:
+            raise UserError(f"{db} does not say which lake its views read: give the lake (--lake or NEWS_LAKE)")
+        reach_object_store(con, lake)  # httpfs is loaded and the secret made while that is still allowed
+        con.execute(f"set allowed_directories = [{sql_string(str(lake).rstrip('/') + '/')}]")
+        con.execute("set enable_external_access = false")  # in this order: it freezes allowed_directories
+        con.execute("set lock_configuration = true")
+    except duckdb.Error as error:
+        con.close()
+        raise UserError(f"cannot open {db}: {first_line(error)}") from None
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
-def query(db: Path, sql: str, lake: Location) -> duckdb.DuckDBPyRelation | None:
-    """Run one statement read-only against the views; the caller prints the result."""
+def lake_of(con: duckdb.DuckDBPyConnection, catalog: str) -> Location | None:
+    """The lake the attached database's views read, as recorded by build_database (None before it did)."""
+    found = con.execute(
+        "select comment from duckdb_views() where database_name = ? and schema_name = 'lake' and view_name = 'runs'",
+        [catalog],
+    ).fetchone()
+    if not found or not str(found[0] or "").startswith(LAKE_COMMENT):
+        return None
+    return location(found[0].removeprefix(LAKE_COMMENT))
+
+
+def query(db: Path, sql: str, lake: Location | None = None) -> duckdb.DuckDBPyRelation | None:
+    """Run statements that only read against the views; the caller prints the result."""
     con = connect(db, lake)
     try:
+        check_read_only(con, sql)
         return con.sql(sql)
     except duckdb.Error as error:
-        raise UserError(str(error).splitlines()[0]) from None
+        con.close()
+        raise UserError(first_line(error)) from None
+    except BaseException:
+        con.close()
+        raise
+
+
+def check_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Refuse every statement but those that only read. The sandbox already stops reading or writing
+    elsewhere; this also stops COPY into the lake, ATTACH, CREATE, SET and the like."""
+    for statement in con.extract_statements(sql):  # this connection's parser: IMPORT reads files as it parses
+        if not reads_only(con, statement):
+            raise UserError(
+                f"{statement.type.name} statements are refused: this session only reads "
+                "(select, describe, show, summarize, explain)"
+            )
+
+
+def reads_only(con: duckdb.DuckDBPyConnection, statement: duckdb.Statement) -> bool:
+    if statement.type.name == "EXPLAIN":  # explain analyze runs its statement: check that one
+        inner = EXPLAIN.sub("", statement.query, count=1)
+        try:
+            explained = con.extract_statements(inner) if inner != statement.query else []
+        except duckdb.Error:
+            return False
+        return len(explained) == 1 and reads_only(con, explained[0])
+    return statement.type.name == "SELECT"  # describe, show, summarize and read-only pragmas parse as select
 
 
 def reach_object_store(con: duckdb.DuckDBPyConnection, lake: Location) -> None:
@@ -145,3 +349,15 @@ def reach_object_store(con: duckdb.DuckDBPyConnection, lake: Location) -> None:
         backend(lake).prepare_duckdb(con, os.environ)
     except duckdb.Error as error:
         raise UserError(f"DuckDB cannot reach {lake}: {str(error).splitlines()[0]}") from None
+
+
+def sql_string(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def sql_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]

@@ -13,7 +13,7 @@ from conftest import REPO, SAMPLE_DATES, SAMPLE_RAW, make_settings
 from pipeline.errors import UserError
 from pipeline.registry import TABLES
 from pipeline.run import run_partition
-from pipeline.views import build_database, view_sources
+from pipeline.views import build_database, query, view_sources
 
 pytestmark = pytest.mark.integration
 
@@ -110,3 +110,11 @@ def test_rebuild_while_the_duckdb_cli_holds_the_database(sample_lake, tmp_path):
     finally:
         analyst.kill()
     assert out.count("38") == 2
+
+
+def test_the_database_records_the_lake_its_views_read(sample_lake):
+    """So a query session knows which folder to allow, from any working directory and without --lake."""
+    with duckdb.connect(str(sample_lake.db), read_only=True) as con:
+        comment = con.execute("select comment from duckdb_views() where view_name = 'runs' and schema_name = 'lake'")
+        assert comment.fetchone() == (f"news-etl: views over the lake at {sample_lake.lake}",)
+    assert query(sample_lake.db, "select count(*) from documents").fetchone() == (38,)
