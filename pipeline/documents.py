@@ -65,7 +65,11 @@ REJECTS = Table(
     "rejects",
     "Input files that did not become documents, each with the reason.",
     (
-        ("source_path", pa.string(), "the file, relative to RAW"),
+        (
+            "source_path",
+            pa.string(),
+            "the file (or a folder that could not be listed), relative to RAW; bytes that are not UTF-8 as \\xHH",
+        ),
         ("reason", pa.string(), 'why, in words a person can act on ("not a .txt file", "binary data")'),
         ("n_bytes", pa.int64(), "its size"),
         ("content_sha256", pa.string(), "sha256 of its bytes, when they could be read"),
