@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import pyarrow as pa
@@ -16,18 +17,21 @@ from pipeline.tables import Table
 # Uploads in progress and hidden files are not articles yet: they are skipped, and counted as ignored.
 PARTIAL_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload")
 READ_BLOCK = 1 << 20
+ESCAPE = re.compile(rb"\\(\\|x[0-9a-f]{2})")  # what display_path writes: \\ or \xHH
 
 
 @dataclass(frozen=True)
 class SourceFile:
-    """One file of the partition as the plan saw it. source_path is relative to the raw root."""
+    """One file of the partition as the plan saw it. source_path is relative to the raw root, as display_path
+    writes it (open it with os_path)."""
 
     source_path: str
     doc_id: str
     n_bytes: int
     sha256: str | None
     duplicate_of: str | None = None
-    reject_reason: str | None = None  # known at listing time (symlink out of the folder, not .txt)
+    reject_reason: str | None = None  # known at listing time (symlink out of the folder, FIFO, not .txt...)
+    duplicate_of_path: str | None = None  # the first copy's source_path: the shard checks it still matches
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,11 @@ REJECTS = Table(
     "rejects",
     "Input files that did not become documents, each with the reason.",
     (
-        ("source_path", pa.string(), "the file, relative to RAW"),
+        (
+            "source_path",
+            pa.string(),
+            "the file (or a folder that could not be listed), relative to RAW; bytes that are not UTF-8 as \\xHH",
+        ),
         ("reason", pa.string(), 'why, in words a person can act on ("not a .txt file", "binary data")'),
         ("n_bytes", pa.int64(), "its size"),
         ("content_sha256", pa.string(), "sha256 of its bytes, when they could be read"),
@@ -71,8 +79,31 @@ REJECTS = Table(
 
 
 def doc_id_for(source_path: str) -> str:
-    """Stable across reruns: the same file in the same partition keeps its id."""
-    return hashlib.blake2b(source_path.encode("utf-8"), digest_size=8).hexdigest()
+    """Stable across reruns (and locales): a hash of the bytes of the file's name, relative to RAW."""
+    return hashlib.blake2b(raw_path(source_path), digest_size=8).hexdigest()
+
+
+def display_path(raw: bytes) -> str:
+    """A file name's bytes as text for tables and plans: valid UTF-8 (Parquet strings must be) and one to one
+    with the bytes (raw_path reverses it). A byte that is not part of valid UTF-8 is written \\xHH and a
+    backslash is doubled: the Latin-1 name b"caf\\xe9.txt" reads `caf\\xe9.txt`, while a name that really holds
+    a backslash and "xe9" reads `caf\\\\xe9.txt`. Valid UTF-8 names without backslashes read as they are."""
+    return raw.replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
+
+
+def raw_path(display: str) -> bytes:
+    """The bytes of a name from display_path's text."""
+    return ESCAPE.sub(_unescape, display.encode("utf-8"))
+
+
+def _unescape(match: re.Match[bytes]) -> bytes:
+    code = match[1]
+    return b"\\" if code == b"\\" else bytes([int(code[1:], 16)])
+
+
+def os_path(raw_root: Location, source_path: str) -> Location:
+    """Where a source_path is, in the form the storage opens (the bytes of the name, whatever the locale)."""
+    return raw_root / backend(raw_root).fsdecode(raw_path(source_path))
 
 
 def list_partition(raw_root: Location, day: date, io_threads: int = IO_THREADS) -> tuple[list[SourceFile], list[str]]:
@@ -82,7 +113,18 @@ def list_partition(raw_root: Location, day: date, io_threads: int = IO_THREADS) 
     Returns (files, ignored): ignored are hidden files and partial uploads, which are not yet articles.
     """
     folder = raw_root / day.isoformat()
-    listed = backend(folder).walk(folder)
+    store = backend(folder)
+    unreadable: list[SourceFile] = []  # one reject per folder that cannot be listed: never silence
+
+    def display(relative: str) -> str:
+        return display_path(store.fsencode(f"{day.isoformat()}/{relative}".rstrip("/")))
+
+    def folder_failed(relative: str, error: OSError) -> None:
+        path = display(relative)
+        reason = f"unreadable folder: {error.strerror or error}"
+        unreadable.append(SourceFile(path, doc_id_for(path), 0, None, reject_reason=reason))
+
+    listed = store.walk(folder, folder_failed)
     articles: list[str] = []
     ignored: list[str] = []
     for relative in listed:
@@ -91,18 +133,24 @@ def list_partition(raw_root: Location, day: date, io_threads: int = IO_THREADS) 
         (ignored if hidden_or_partial else articles).append(relative)
 
     def describe(relative: str) -> SourceFile:
-        return _describe(folder, relative, f"{day.isoformat()}/{relative}", listed[relative])
+        return _describe(folder, relative, display(relative), listed[relative])
 
     with ThreadPoolExecutor(io_threads) as pool:
-        files = list(pool.map(describe, articles))
+        files = list(pool.map(describe, articles)) + unreadable
     files.sort(key=lambda f: f.source_path)
-    return _mark_duplicates(files), sorted(f"{day.isoformat()}/{relative}" for relative in ignored)
+    return _mark_duplicates(files), sorted(display(relative) for relative in ignored)
 
 
 def _describe(folder: Location, relative: str, source_path: str, listed_size: int | None) -> SourceFile:
     path, doc_id = folder / relative, doc_id_for(source_path)
     if backend(path).links_outside(path, folder):
         return SourceFile(source_path, doc_id, 0, None, reject_reason="symlink pointing outside the landing folder")
+    try:
+        kind = backend(path).not_regular(path)
+    except OSError as error:
+        return SourceFile(source_path, doc_id, 0, None, reject_reason=f"unreadable: {error.strerror or error}")
+    if kind is not None:
+        return SourceFile(source_path, doc_id, 0, None, reject_reason=f"not a regular file: {kind}")
     if not path.name.lower().endswith(".txt"):
         size = _size(path) if listed_size is None else listed_size
         return SourceFile(source_path, doc_id, size, None, reject_reason="not a .txt file")
@@ -131,15 +179,16 @@ def _hash(path: Location, listed_size: int | None) -> tuple[int, str]:
 
 
 def _mark_duplicates(files: list[SourceFile]) -> list[SourceFile]:
-    first_by_hash: dict[str, str] = {}
+    first_by_hash: dict[str, SourceFile] = {}
     marked = []
     for source in files:
         if source.sha256 is None or source.reject_reason:
             marked.append(source)
             continue
-        original = first_by_hash.setdefault(source.sha256, source.doc_id)
-        duplicate_of = original if original != source.doc_id else None
-        marked.append(SourceFile(source.source_path, source.doc_id, source.n_bytes, source.sha256, duplicate_of))
+        original = first_by_hash.setdefault(source.sha256, source)
+        if original is not source:
+            source = replace(source, duplicate_of=original.doc_id, duplicate_of_path=original.source_path)
+        marked.append(source)
     return marked
 
 
@@ -157,7 +206,7 @@ def read_document(raw_root: Location, source: SourceFile, max_bytes: int) -> Doc
     """Read and decode one file; every failure becomes a Reject with a reason a person can act on."""
     if source.reject_reason:
         return Reject(source.source_path, source.reject_reason, source.n_bytes, source.sha256)
-    path = raw_root / source.source_path
+    path = os_path(raw_root, source.source_path)
     try:
         data = backend(path).read_at_most(path, max_bytes + 1)  # one ranged GET on a store
         if len(data) > max_bytes:
@@ -170,6 +219,18 @@ def read_document(raw_root: Location, source: SourceFile, max_bytes: int) -> Doc
         text, encoding = decode(data)
     except NotText as reason:
         return Reject(source.source_path, str(reason), len(data), digest)
-    # A file rewritten since the plan is still read as it is now; it is only a duplicate if the bytes match.
-    duplicate_of = source.duplicate_of if digest == source.sha256 else None
+    duplicate_of = source.duplicate_of if _still_a_copy(raw_root, source, digest) else None
     return Document(source.doc_id, source.source_path, text, encoding, len(data), digest, duplicate_of)
+
+
+def _still_a_copy(raw_root: Location, source: SourceFile, digest: str) -> bool:
+    """Files are read as they are now, not as the plan saw them: a duplicate stays one only if neither it nor
+    its first copy was rewritten since (the first copy is hashed again: one more read per duplicate)."""
+    if source.duplicate_of is None or digest != source.sha256:
+        return False
+    if source.duplicate_of_path is None:  # a plan written before the first copy's path was recorded
+        return True
+    try:
+        return _hash(os_path(raw_root, source.duplicate_of_path), None)[1] == digest
+    except OSError:
+        return False  # gone or unreadable now: this copy is analysed on its own

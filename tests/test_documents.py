@@ -1,8 +1,18 @@
+import hashlib
 from datetime import date
 
 import pytest
 
-from pipeline.documents import Document, Reject, list_partition, read_document, shard
+from pipeline.documents import (
+    Document,
+    Reject,
+    display_path,
+    doc_id_for,
+    list_partition,
+    raw_path,
+    read_document,
+    shard,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -71,3 +81,19 @@ def test_shards_partition_the_files_and_balance_bytes(tmp_path):
     assert sorted(f.source_path for s in shards for f in s) == sorted(f.source_path for f in files)
     sizes = [sum(f.n_bytes for f in s) for s in shards]
     assert max(sizes) / min(sizes) < 1.1
+
+
+def test_display_names_are_utf8_and_give_back_the_bytes():
+    assert display_path(b"latin1-caf\xe9.txt") == "latin1-caf\\xe9.txt"
+    assert display_path("café.txt".encode()) == "café.txt"
+    assert display_path(b"caf\\xe9.txt") == "caf\\\\xe9.txt"  # a real backslash never reads as an escape
+    for raw in (b"latin1-caf\xe9.txt", b"caf\\xe9.txt", b"\\", b"\xed\xb3\xa9", b"d\xff/\xc3", "ñandú 🎉".encode()):
+        assert raw_path(display_path(raw)) == raw
+        display_path(raw).encode("utf-8")  # no lone surrogates: Parquet and JSON take it as it is
+
+
+def test_doc_ids_come_from_the_bytes_of_the_name():
+    assert doc_id_for("2026-11-24/a.txt") == hashlib.blake2b(b"2026-11-24/a.txt", digest_size=8).hexdigest()
+    assert (
+        doc_id_for("2026-11-24/caf\\xe9.txt") == hashlib.blake2b(b"2026-11-24/caf\xe9.txt", digest_size=8).hexdigest()
+    )

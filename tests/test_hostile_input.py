@@ -86,6 +86,11 @@ def build_landing(root: Path) -> dict[str, str]:
     (folder / "escape.txt").symlink_to(outside)
     fates = {f"{DAY}/{name}": fate for name, (_, fate) in files.items()}
     fates[f"{DAY}/escape.txt"] = "symlink pointing outside"
+    # a name from a Windows share (Latin-1 bytes, not UTF-8), stored as its display form; a FIFO named .txt
+    (folder / os.fsdecode(b"latin1-caf\xe9.txt")).write_bytes(ARTICLE.replace("Elena", "Zoe").encode())
+    fates[f"{DAY}/latin1-caf\\xe9.txt"] = "document"
+    os.mkfifo(folder / "fifo.txt")
+    fates[f"{DAY}/fifo.txt"] = "not a regular file: FIFO"
     return fates
 
 

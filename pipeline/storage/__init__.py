@@ -14,7 +14,7 @@ commit protocol (lake.py) relies on nothing more.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
@@ -53,12 +53,23 @@ class Backend(Protocol):
     def parse(self, text: str, io_threads: int) -> Location:
         """The location a setting names (raises UserError for one that cannot be used)."""
 
-    def walk(self, folder: Location) -> dict[str, int | None]:
+    def walk(self, folder: Location, onerror: Callable[[str, OSError], None] | None = None) -> dict[str, int | None]:
         """Files under folder, as sorted paths relative to it, with their sizes where the listing gives them;
-        hidden folders skipped, links never followed."""
+        hidden folders skipped, links never followed (a link to a folder is an entry). A folder that cannot be
+        listed is passed to onerror (its path relative to folder, "" for folder itself) with the error."""
 
     def links_outside(self, path: Location, folder: Location) -> bool:
         """Whether path is a link to something outside folder."""
+
+    def not_regular(self, path: Location) -> str | None:
+        """What path is if not a regular file ("FIFO", "symlink to a socket", "folder"...), else None; found
+        without opening it. Raises OSError when it cannot be looked at."""
+
+    def fsencode(self, name: str) -> bytes:
+        """The bytes of a name as walk lists it (a local name may hold undecodable bytes as surrogates)."""
+
+    def fsdecode(self, name: bytes) -> str:
+        """The name to open for those bytes (fsencode reversed)."""
 
     def open(self, path: Location, size: int | None) -> BinaryIO:
         """Open for reading; size, when listed, spares a request for it."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
-from collections.abc import Mapping
+import stat
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -14,26 +16,61 @@ if TYPE_CHECKING:
     import duckdb
 
 
+# What a path is when it is not a regular file, for reject reasons ("not a regular file: FIFO").
+KINDS = (
+    (stat.S_ISDIR, "folder"),
+    (stat.S_ISFIFO, "FIFO"),
+    (stat.S_ISSOCK, "socket"),
+    (stat.S_ISCHR, "character device"),
+    (stat.S_ISBLK, "block device"),
+)
+
+
 class Local:
     def parse(self, text: str, io_threads: int) -> UPath:
         return UPath(Path(text).expanduser().absolute())
 
-    def walk(self, folder: UPath) -> dict[str, int | None]:
-        # os.walk skips symlinked folders (followlinks=False); the sizes come with hashing, at no extra cost.
+    def walk(self, folder: UPath, onerror: Callable[[str, OSError], None] | None = None) -> dict[str, int | None]:
+        # Links to folders are listed as entries, never followed; the sizes come with hashing, at no extra cost.
+        def failed(error: OSError) -> None:
+            if onerror is not None:
+                relative = Path(error.filename).relative_to(folder).as_posix()
+                onerror("" if relative == "." else relative, error)
+
         found = []
-        for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-            found += [(Path(dirpath) / name).relative_to(folder).as_posix() for name in filenames]
+        for dirpath, dirnames, filenames in os.walk(folder, onerror=failed, followlinks=False):
+            links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+            dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in links]
+            found += [(Path(dirpath) / name).relative_to(folder).as_posix() for name in filenames + links]
         return dict.fromkeys(sorted(found))
+
+    def not_regular(self, path: UPath) -> str | None:
+        # stat, not open: opening a FIFO for reading blocks until a writer comes, a device may act on open.
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            if os.path.islink(path):
+                return "broken symlink"
+            raise
+        if stat.S_ISREG(mode):
+            return None
+        kind = next((name for test, name in KINDS if test(mode)), "special file")
+        return f"symlink to a {kind}" if os.path.islink(path) else kind
+
+    def fsencode(self, name: str) -> bytes:
+        return os.fsencode(name)
+
+    def fsdecode(self, name: bytes) -> str:
+        return os.fsdecode(name)
 
     def links_outside(self, path: UPath, folder: UPath) -> bool:
         return path.is_symlink() and not path.resolve().is_relative_to(folder.resolve())
 
     def open(self, path: UPath, size: int | None) -> BinaryIO:
-        return path.open("rb")
+        return open_regular(path)
 
     def read_at_most(self, path: UPath, limit: int) -> bytes:
-        with path.open("rb") as handle:
+        with open_regular(path) as handle:
             return handle.read(limit)
 
     def arrow_target(self, path: UPath) -> dict[str, Any]:
@@ -51,3 +88,13 @@ class Local:
 
     def prepare_duckdb(self, con: duckdb.DuckDBPyConnection, env: Mapping[str, str]) -> None:
         """DuckDB reads local files by itself."""
+
+
+def open_regular(path: UPath) -> BinaryIO:
+    """Open a regular file for reading. O_NONBLOCK: a FIFO put in a file's place after the listing must not
+    block the run (regular files ignore the flag); it is refused once open."""
+    handle = os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY), "rb")
+    if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+        handle.close()
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    return handle

@@ -8,7 +8,7 @@ gets a session secret made from the same variables (`prepare_duckdb`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
@@ -46,8 +46,9 @@ class S3:
             raise UserError(f"location {text!r} names no bucket")
         return UPath(text.rstrip("/"), **fs_options(io_threads))
 
-    def walk(self, folder: UPath) -> dict[str, int | None]:
+    def walk(self, folder: UPath, onerror: Callable[[str, OSError], None] | None = None) -> dict[str, int | None]:
         # One listing of every key under the prefix; a store has no links, and "folders" are key prefixes.
+        # A listing that fails fails the run (the store is unreachable): onerror has nothing to report.
         prefix = folder.path.rstrip("/") + "/"
         found = folder.fs.find(folder.path, detail=True)
         objects = {key.removeprefix(prefix): info["size"] for key, info in found.items()}
@@ -56,6 +57,15 @@ class S3:
 
     def links_outside(self, path: UPath, folder: UPath) -> bool:
         return False
+
+    def not_regular(self, path: UPath) -> str | None:
+        return None  # every object is a plain sequence of bytes
+
+    def fsencode(self, name: str) -> bytes:
+        return name.encode("utf-8")  # keys are Unicode, sent as UTF-8
+
+    def fsdecode(self, name: bytes) -> str:
+        return name.decode("utf-8")
 
     def open(self, path: UPath, size: int | None) -> BinaryIO:
         # With the listed size, opening costs no HEAD request: one GET per article.
