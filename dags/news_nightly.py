@@ -111,11 +111,14 @@ def news_nightly() -> None:
         """Returns the shards to map over; the run id goes out as a second output (XCom "etl_run_id")."""
         from pipeline.config import partition_date
         from pipeline.run import plan_run
+        from pipeline.views import check_database_target
 
         with fail_without_retry():
+            settings = task_settings()
+            check_database_target(settings.db)  # refresh_views must not find out only after the commit
             day = partition_date(params.get("date"), data_interval_start, dag_run.run_after if dag_run else None)
             owner = f"airflow:{dag_run.dag_id}/{dag_run.run_id}"  # a retried plan takes its own lock back
-            planned = plan_run(task_settings(), day, allow_missing=True, force=bool(params.get("force")), owner=owner)
+            planned = plan_run(settings, day, allow_missing=True, force=bool(params.get("force")), owner=owner)
         ti.xcom_push(key="etl_run_id", value=planned["run_id"])
         return list(range(planned["n_fresh"]))
 

@@ -21,6 +21,8 @@ from pipeline.storage import IO_THREADS, location
 from pipeline.storage.s3 import fs_options
 from pipeline.views import build_database, check_database_target, connect, query, temp_path
 
+pytestmark = pytest.mark.integration
+
 NEWS_ETL = Path(sys.executable).parent / "news-etl"
 DOCUMENTS = 38  # documents in the sample lake, every date
 
