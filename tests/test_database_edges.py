@@ -382,7 +382,15 @@ def test_news_etl_sql_refuses_with_one_line(sample_lake, outside, tmp_path):
     assert all(view in answer.stdout for view in views)
 
 
-def test_an_s3_lake_is_queried_in_the_sandbox(s3_env, sample_lake, tmp_path):  # noqa: F811
+@pytest.fixture
+def s3(s3_env):  # noqa: F811
+    """The S3 server of test_storage's fixtures; s3fs clients cached for it are dropped afterwards, or the
+    next module's server (on another port) would be reached through them."""
+    yield s3_env
+    s3fs.S3FileSystem.clear_instance_cache()
+
+
+def test_an_s3_lake_is_queried_in_the_sandbox(s3, sample_lake, tmp_path):
     store = s3fs.S3FileSystem(**fs_options(IO_THREADS))
     store.put(f"{sample_lake.lake}/", "news/edges/lake", recursive=True)
     store.pipe("news/elsewhere/secret.csv", b"password\nhunter2\n")
