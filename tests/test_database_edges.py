@@ -331,7 +331,8 @@ def test_every_view_and_read_only_statement_still_works(sample_lake):
 
 
 def test_a_notebook_connection_is_sandboxed_and_the_views_resolve_under_any_name(sample_lake, tmp_path):
-    for name in ("analysis 2026.duckdb", "memory.duckdb"):  # not an identifier; a reserved catalog name
+    """Whatever the file is called (not an identifier, a reserved catalog name, a schema's name)."""
+    for name in ("analysis 2026.duckdb", "memory.duckdb", "lake.duckdb", "main.duckdb"):
         db = tmp_path / name
         shutil.copy(sample_lake.db, db)
         con = connect(db)  # the lake comes from the database itself
