@@ -40,6 +40,7 @@ VIEW_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 STALE_TEMP_SECONDS = 600
 # A database of views is a few hundred KB; a bigger file is someone's data, and is not copied to be checked.
 MAX_OURS_BYTES = 64 * 1024 * 1024
+CATALOG = "news"  # the database's name in a query session
 # The comment on lake.runs: which lake the views read, so that a query session allows that one.
 LAKE_COMMENT = "news-etl: views over the lake at "
 # The prefix of an explain statement, before the statement it explains.
@@ -265,21 +266,21 @@ def remove_quietly(path: Path) -> None:
 def connect(db: Path, lake: Location | None = None) -> duckdb.DuckDBPyConnection:
     """A sandboxed connection to the views, able to read the lake wherever it is.
 
-    In memory, with db attached read-only as the default catalog (views bind in their own catalog, whatever
-    it is called). DuckDB may then read only db and the lake its views read (recorded in db by the build;
-    `lake` is for databases built before that), write only its own private temp files and, through COPY,
-    the lake (`query` refuses such statements), load no extension, and change no setting.
+    In memory, with db attached read-only as the default catalog `news` (views bind in their own catalog,
+    whatever it is called; the file's own name could clash with the schemas lake and main, or be reserved).
+    DuckDB may then read only db and the lake its views read (recorded in db by the build; `lake` is for
+    databases built before that), write only its own private temp files and, through COPY, the lake (`query`
+    refuses such statements), load no extension, and change no setting.
     """
     if not db.is_file():
         raise UserError(f"no database at {db}: run `news-etl views` first")
-    catalog = db.stem if db.stem not in ("memory", "system", "temp") else "news"
     spill = Path(tempfile.gettempdir()) / f"news-etl-sql-{secrets.token_hex(8)}"  # DuckDB makes and removes it
     con = duckdb.connect()
     try:
         con.execute(f"set temp_directory = {sql_string(spill)}")
-        con.execute(f"attach {sql_string(db)} as {sql_identifier(catalog)} (read_only)")
-        con.execute(f"use {sql_identifier(catalog)}")
-        lake = lake_of(con, catalog) or lake
+        con.execute(f"attach {sql_string(db)} as {CATALOG} (read_only)")
+        con.execute(f"use {CATALOG}")
+        lake = lake_of(con) or lake
         if lake is None:
             raise UserError(f"{db} does not say which lake its views read: give the lake (--lake or NEWS_LAKE)")
         reach_object_store(con, lake)  # httpfs is loaded and the secret made while that is still allowed
@@ -295,11 +296,11 @@ def connect(db: Path, lake: Location | None = None) -> duckdb.DuckDBPyConnection
     return con
 
 
-def lake_of(con: duckdb.DuckDBPyConnection, catalog: str) -> Location | None:
+def lake_of(con: duckdb.DuckDBPyConnection) -> Location | None:
     """The lake the attached database's views read, as recorded by build_database (None before it did)."""
     found = con.execute(
         "select comment from duckdb_views() where database_name = ? and schema_name = 'lake' and view_name = 'runs'",
-        [catalog],
+        [CATALOG],
     ).fetchone()
     if not found or not str(found[0] or "").startswith(LAKE_COMMENT):
         return None
@@ -353,10 +354,6 @@ def reach_object_store(con: duckdb.DuckDBPyConnection, lake: Location) -> None:
 
 def sql_string(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
-
-
-def sql_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def first_line(error: BaseException) -> str:

@@ -333,7 +333,8 @@ def test_every_view_and_read_only_statement_still_works(sample_lake):
 
 
 def test_a_notebook_connection_is_sandboxed_and_the_views_resolve_under_any_name(sample_lake, tmp_path):
-    for name in ("analysis 2026.duckdb", "memory.duckdb"):  # not an identifier; a reserved catalog name
+    """Whatever the file is called (not an identifier, a reserved catalog name, a schema's name)."""
+    for name in ("analysis 2026.duckdb", "memory.duckdb", "lake.duckdb", "main.duckdb"):
         db = tmp_path / name
         shutil.copy(sample_lake.db, db)
         con = connect(db)  # the lake comes from the database itself
@@ -384,7 +385,15 @@ def test_news_etl_sql_refuses_with_one_line(sample_lake, outside, tmp_path):
     assert all(view in answer.stdout for view in views)
 
 
-def test_an_s3_lake_is_queried_in_the_sandbox(s3_env, sample_lake, tmp_path):  # noqa: F811
+@pytest.fixture
+def s3(s3_env):  # noqa: F811
+    """The S3 server of test_storage's fixtures; s3fs clients cached for it are dropped afterwards, or the
+    next module's server (on another port) would be reached through them."""
+    yield s3_env
+    s3fs.S3FileSystem.clear_instance_cache()
+
+
+def test_an_s3_lake_is_queried_in_the_sandbox(s3, sample_lake, tmp_path):
     store = s3fs.S3FileSystem(**fs_options(IO_THREADS))
     store.put(f"{sample_lake.lake}/", "news/edges/lake", recursive=True)
     store.pipe("news/elsewhere/secret.csv", b"password\nhunter2\n")
