@@ -182,7 +182,7 @@ def objects_in(db: Path, is_copy: bool = False) -> list[tuple[str, str, str]]:
                 copy = Path(folder) / db.name
                 shutil.copyfile(db, copy)
                 return objects_in(copy, is_copy=True)
-        return con.execute((sql_dir() / "checks" / "objects.sql").read_text(encoding="utf-8")).fetchall()
+        return con.execute((sql_dir() / "meta" / "objects.sql").read_text(encoding="utf-8")).fetchall()
 
 
 def build_database(lake: Location, db: Path) -> list[str]:
