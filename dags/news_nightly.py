@@ -104,7 +104,9 @@ def fail_without_retry() -> Iterator[None]:
     tags=["news-etl"],
 )
 def news_nightly() -> None:
-    @task
+    # A date held by another run (a backfill, a CLI run) frees itself: wait for it for an hour, longer than
+    # a dead holder's lock takes to go stale (NEWS_LOCK_STALE_SECONDS, 30 min). Other failures do not retry.
+    @task(retries=12, retry_delay=timedelta(minutes=5))
     def plan(
         params: dict[str, Any], ti: Any = None, dag_run: Any = None, data_interval_start: datetime | None = None
     ) -> list[int]:

@@ -42,7 +42,7 @@ class Settings:
             lake=env.get("NEWS_LAKE") or f"{data_root}/lake",  # type: ignore[arg-type]
             db=env.get("NEWS_DB") or f"{data_root}/news.duckdb",  # type: ignore[arg-type]
             model=env.get("NEWS_MODEL") or DEFAULT_MODEL,
-            files_per_shard=int(env.get("NEWS_FILES_PER_SHARD") or 1000),
+            files_per_shard=positive_int(env, "NEWS_FILES_PER_SHARD", 1000),
             io_threads=positive_int(env, "NEWS_IO_THREADS", IO_THREADS),
             lock_stale_seconds=positive_int(env, "NEWS_LOCK_STALE_SECONDS", 1800),
         )

@@ -24,13 +24,14 @@ import pyarrow as pa
 from pipeline.documents import SourceFile
 from pipeline.errors import UserError
 from pipeline.storage import Location, remove_tree, write_bytes
-from pipeline.tables import TIMESTAMP, Table, partition_dir, write_rows
+from pipeline.tables import TIMESTAMP, Table, partition_dir, run_files, write_rows
 
 RUNS_DIR = "_runs"  # plans and shard receipts: underscore folders are not tables
 KEEP_COMMITTED = 2  # the current run and the one before, so queries already running can finish
 STALE_SECONDS = 24 * 3600  # files of a run that never committed are garbage after this
 RUN_ID = re.compile(r"^r\d{8}T\d{12}-[0-9a-f]{6}$")
-RUN_FILE = re.compile(r"^\.?(?P<run_id>r\d{8}T\d{12}-[0-9a-f]{6})-\d{5}\.parquet(\.tmp)?$")
+# A run's data file (with its shard number) or runs row (without), or one staged for either.
+RUN_FILE = re.compile(r"^\.?(?P<run_id>r\d{8}T\d{12}-[0-9a-f]{6})(-\d{5})?\.parquet(\.tmp)?$")
 
 RUNS = Table(
     "runs",
@@ -163,25 +164,39 @@ def committed_runs(lake: Location, day: str) -> list[str]:
 
 
 def collect_garbage(lake: Location, day: str, tables: Iterable[Table]) -> None:
-    """Drop the files of superseded runs, keeping the newest few, and of runs that died long ago."""
+    """Drop the files of superseded runs, keeping the newest few; of runs of this date planned before the
+    current one that never committed (they never can: see commit); and of runs that died long ago."""
     committed = committed_runs(lake, day)
     keep = set(committed[-KEEP_COMMITTED:])
     superseded = set(committed) - keep
+    current = committed[-1]
     cutoff = time.time() - STALE_SECONDS
-    for table in tables:
+
+    def garbage(run_id: str) -> bool:
+        if run_id in keep:
+            return False
+        return run_id in superseded or run_id < current or run_started(run_id).timestamp() < cutoff
+
+    for table in (*tables, RUNS):
         folder = partition_dir(lake, table.name, day)
-        if not folder.is_dir():
-            continue
-        for path in folder.iterdir():
+        for path in folder.iterdir() if folder.is_dir() else []:
             match = RUN_FILE.match(path.name)
-            if not match:
-                continue
-            run_id = match["run_id"]
-            stale = run_id not in committed and run_started(run_id).timestamp() < cutoff
-            if run_id in superseded or stale:
+            history = table is RUNS and match and match["run_id"] in committed  # runs rows are kept for good
+            if match and not history and garbage(match["run_id"]):
                 path.unlink(missing_ok=True)
     # Plans and receipts matter only while a run is in flight.
     runs_dir = lake / RUNS_DIR
     for folder in runs_dir.iterdir() if runs_dir.is_dir() else []:
         if RUN_ID.match(folder.name) and (folder.name in superseded or run_started(folder.name).timestamp() < cutoff):
             remove_tree(folder)
+
+
+def abandon(lake: Location, day: str, run_id: str, tables: Iterable[Table]) -> None:
+    """Remove what a run that will never commit wrote: its plan, receipts and data files. A run that did
+    commit (and died after it) is left alone: its files are the date's current rows."""
+    if run_id in committed_runs(lake, day):
+        return
+    for table in tables:
+        for path in run_files(lake, table, day, run_id):
+            path.unlink(missing_ok=True)
+    remove_tree(run_dir(lake, run_id))

@@ -41,16 +41,19 @@ def lock_dir(lake: Location, day: str) -> Location:
     return lake / LOCKS_DIR / f"date={day}"
 
 
-def acquire(lake: Location, day: str, run_id: str, owner: str, stale_seconds: float) -> None:
-    """Take the date for run_id, or raise DateBusy naming the run that holds it."""
+def acquire(lake: Location, day: str, run_id: str, owner: str, stale_seconds: float) -> list[str]:
+    """Take the date for run_id, or raise DateBusy naming the run that holds it. Returns the runs whose
+    dead locks it took over: they never commit, what they wrote is garbage."""
     mine = Lock(run_id, owner, socket.gethostname(), os.getpid(), time.time())
     path = lock_dir(lake, day) / f"{run_id}.json"
     write_bytes(path, json.dumps(asdict(mine)).encode())
+    dead = []
     for other in locks(lake, day):
         if other.run_id == run_id:
             continue
         if is_dead(other, mine, stale_seconds):
             (lock_dir(lake, day) / f"{other.run_id}.json").unlink(missing_ok=True)
+            dead.append(other.run_id)
             continue
         path.unlink(missing_ok=True)
         seen = time.time() - other.heartbeat
@@ -59,6 +62,7 @@ def acquire(lake: Location, day: str, run_id: str, owner: str, stale_seconds: fl
             f"last heard from {seen:.0f} s ago); try again when it is done, or after {stale_seconds:.0f} s "
             "without a heartbeat it counts as dead (NEWS_LOCK_STALE_SECONDS)"
         )
+    return dead
 
 
 def locks(lake: Location, day: str) -> list[Lock]:

@@ -25,6 +25,7 @@ from pipeline.extract.document import DOCUMENTS, document_row
 from pipeline.extract.near_duplicates import NEAR_DUPLICATES, NUM_PERM, SIGNATURES, cluster_rows
 from pipeline.incremental import carry_over, previous_run, split_reusable
 from pipeline.lake import (
+    abandon,
     check_writable,
     commit,
     new_run_id,
@@ -69,10 +70,12 @@ def plan_run(
     check_writable(settings.lake)
     nlp = load_model(settings.model, settings.exclude)
     run_id, model = new_run_id(), model_id(nlp)
-    acquire(settings.lake, day.isoformat(), run_id, owner, settings.lock_stale_seconds)
+    for dead in acquire(settings.lake, day.isoformat(), run_id, owner, settings.lock_stale_seconds):
+        abandon(settings.lake, day.isoformat(), dead, run_tables())
     try:
         return _plan(settings, day, workers, force, folder, run_id, model)
     except BaseException:
+        abandon(settings.lake, day.isoformat(), run_id, run_tables())
         release(settings.lake, day.isoformat(), run_id)
         raise
 
@@ -220,6 +223,9 @@ def run_partition(
             with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=setup_worker) as pool:
                 list(pool.map(process_shard, [settings] * n_fresh, [run_id] * n_fresh, range(n_fresh)))
         return commit_run(settings, run_id)
+    except BaseException:
+        abandon(settings.lake, plan["date"], run_id, run_tables())  # the CLI never resumes a run
+        raise
     finally:
         release(settings.lake, plan["date"], run_id)  # a failed run frees its date for the next one
 

@@ -9,6 +9,7 @@ table (see lake.py).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -16,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.storage import Location, backend, publish, staged
+from pipeline.errors import WriteFailed
+from pipeline.storage import Location, backend, publish, staged, writing
 
 if TYPE_CHECKING:
     from pipeline.extract.part import Part
@@ -102,9 +104,8 @@ def read_parquet(path: Location, columns: list[str] | None = None, schema: pa.Sc
 
 def write_atomic(table: pa.Table, path: Location) -> None:
     """A reader or a crash never meets a half-written file (see storage.staged)."""
-    tmp = staged(path)
-    pq.write_table(table, **arrow_target(tmp), row_group_size=ROW_GROUP_ROWS, **WRITE_OPTIONS)
-    publish(tmp, path)
+    with writing(path) as tmp:
+        pq.write_table(table, **arrow_target(tmp), row_group_size=ROW_GROUP_ROWS, **WRITE_OPTIONS)
 
 
 def write_rows(table: Table, rows: list[Row], path: Location) -> int:
@@ -141,9 +142,13 @@ class ShardWriter:
             row["run_id"] = self.run_id
         schema = self.tables[table].schema
         batch = pa.Table.from_pylist(rows, schema=schema)
-        if table not in self.writers:
-            self.writers[table] = pq.ParquetWriter(schema=schema, **arrow_target(self.staged[table]), **WRITE_OPTIONS)
-        self.writers[table].write_table(batch, row_group_size=ROW_GROUP_ROWS)
+        try:
+            if table not in self.writers:
+                target = arrow_target(self.staged[table])
+                self.writers[table] = pq.ParquetWriter(schema=schema, **target, **WRITE_OPTIONS)
+            self.writers[table].write_table(batch, row_group_size=ROW_GROUP_ROWS)
+        except OSError as error:
+            raise WriteFailed(self.targets[table], error) from None
         self.buffers[table] = []
         if table == "documents":
             self.text_chars = 0
@@ -153,14 +158,18 @@ class ShardWriter:
         files before its commit anyway."""
         for table in self.tables:
             self._flush(table)  # also writes the schema for a table with no rows in this shard
-            self.writers.pop(table).close()
+            try:
+                self.writers.pop(table).close()
+            except OSError as error:
+                raise WriteFailed(self.targets[table], error) from None
         for table, target in self.targets.items():
             publish(self.staged[table], target)
         return dict(self.counts)
 
     def abort(self) -> None:
         for writer in self.writers.values():
-            writer.close()
+            with contextlib.suppress(OSError):  # the disk that failed the shard may fail the close too
+                writer.close()
         for path in self.staged.values():
             path.unlink(missing_ok=True)
 

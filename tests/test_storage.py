@@ -61,6 +61,9 @@ def s3_endpoint(tmp_path_factory):
     yield {"url": f"http://127.0.0.1:{port}", "folder": served}
     server.terminate()
     server.wait(10)
+    # s3fs caches clients by their options: another module's server (on another port) must not be reached
+    # through this one's.
+    s3fs.S3FileSystem.clear_instance_cache()
 
 
 @pytest.fixture

@@ -13,14 +13,15 @@ commit protocol (lake.py) relies on nothing more.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from upath import UPath
 
-from pipeline.errors import UserError
+from pipeline.errors import UserError, WriteFailed
 from pipeline.storage.local import Local
 from pipeline.storage.s3 import S3, connection_env
 
@@ -39,6 +40,7 @@ __all__ = [
     "remove_tree",
     "staged",
     "write_bytes",
+    "writing",
 ]
 
 Location = UPath  # a local folder or a prefix on an object store
@@ -125,10 +127,25 @@ def publish(staged_path: Location, path: Location) -> None:
     backend(path).publish(staged_path, path)
 
 
-def write_bytes(path: Location, data: bytes) -> None:
+@contextlib.contextmanager
+def writing(path: Location) -> Iterator[Location]:
+    """Stage a file for path, publish it when the block ends; on any write error remove what was staged and
+    raise WriteFailed naming path, so a full disk leaves nothing behind."""
     tmp = staged(path)
-    tmp.write_bytes(data)
-    publish(tmp, path)
+    try:
+        yield tmp
+        publish(tmp, path)
+    except Exception as error:
+        if tmp != path:  # on a store the upload itself is the file: a failed one leaves nothing
+            tmp.unlink(missing_ok=True)
+        if is_storage_error(error):
+            raise WriteFailed(path, error) from None
+        raise
+
+
+def write_bytes(path: Location, data: bytes) -> None:
+    with writing(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def remove_tree(path: Location) -> None:
