@@ -1,33 +1,43 @@
-"""The lake's bookkeeping: run plans, shard receipts, the atomic commit of a partition, clean-up.
+"""The lake's bookkeeping: run plans, shard receipts, the commit of a date's partition, repair, clean-up.
 
-How a partition is replaced atomically, on a local disk and on object storage alike: every run writes
-its own files (named by run id) next to the older ones, and nothing reads them until the commit writes
-one file, the run's row in LAKE/runs/date=D/. The views read, for each date, only the files of the
-newest committed run. A crash before that write leaves files that no view shows and that clean-up
-removes later; the write itself is a rename (or a single object PUT), so readers see all or nothing.
+Every table is a Delta Lake table (delta.py). A run writes its own files (named by run id) next to the
+older ones; nothing reads them until its commit, which goes in three steps:
+1. the runs row and the commit intent (LAKE/_runs/<run_id>/commit.json: every file of the run, by table);
+2. one Delta commit per table that replaces the date's partition with the run's files;
+3. one Delta commit that adds the runs row: from then on the run is the date's current one.
+Delta readers see each table switch at step 2; our views switch every table at once at step 3, since they
+read the files of each date's current run (current_files). A crash after step 1 is rolled forward by the
+next run of the date or by `news-etl repair` (apply); before it, the run left files that no table lists,
+which clean-up removes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import re
 import secrets
 import time
-from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 
+from pipeline import delta, locks
+from pipeline.delta import DataFile
 from pipeline.documents import SourceFile
-from pipeline.errors import UserError
-from pipeline.storage import Location, remove_tree, write_bytes
-from pipeline.tables import TIMESTAMP, Table, partition_dir, run_files, write_rows
+from pipeline.errors import DateBusy, UserError
+from pipeline.storage import Location, backend, remove_tree, write_bytes
+from pipeline.tables import TIMESTAMP, Table, partition_dir, read_files, read_parquet, run_files, write_rows
+
+log = logging.getLogger(__name__)
 
 RUNS_DIR = "_runs"  # plans and shard receipts: underscore folders are not tables
-KEEP_COMMITTED = 2  # the current run and the one before, so queries already running can finish
+COMMIT_FILE = "commit.json"  # a run's commit intent, in its _runs folder until applied
+COMMIT_WAIT_SECONDS = 300  # a commit takes seconds: waiting longer for the commit lock means its holder died
 STALE_SECONDS = 24 * 3600  # files of a run that never committed are garbage after this
 RUN_ID = re.compile(r"^r\d{8}T\d{12}-[0-9a-f]{6}$")
 # A run's data file (with its shard number) or runs row (without), or one staged for either.
@@ -48,6 +58,7 @@ RUNS = Table(
         ("shards", pa.int32(), "shards it was processed in (the carry-over shard included)"),
         ("model", pa.string(), "the spaCy model"),
         ("pipeline_version", pa.string(), "news-etl's version + a digest of the extraction code"),
+        ("files", pa.list_(pa.string()), "its data files, table/date=D/name, as committed"),
     ),
     written_by="run",
     key="run_id",
@@ -121,22 +132,32 @@ def read_receipts(lake: Location, run_id: str, n_shards: int) -> list[dict[str, 
 
 
 def commit(
-    lake: Location, plan: dict[str, Any], receipts: list[dict[str, Any]], tables: Iterable[Table], rows: dict[str, int]
+    lake: Location,
+    plan: dict[str, Any],
+    receipts: list[dict[str, Any]],
+    tables: Iterable[Table],
+    written: dict[str, list[DataFile]],
 ) -> dict[str, Any]:
-    """Publish the run: check every file is accounted for, then write its runs row (the one atomic step).
+    """Publish the run: check every file is accounted for, write its runs row and its commit intent, then
+    register the files in every table (see apply). Returns the runs row, and under "rows" the row count of
+    every table.
 
-    tables: every table with files of this run (for clean-up); rows: those the commit wrote itself. Returns the
-    runs row, and under "rows" the row count of every table.
+    tables: every table with files of this run; written: the files the commit wrote itself, by table.
     """
-    newer = [run for run in committed_runs(lake, plan["date"]) if run > plan["run_id"]]
+    day, run_id = plan["date"], plan["run_id"]
+    newer = [run for run in committed_runs(lake, day) if run > run_id]
     if newer:  # run ids sort by plan time: a run that read older bytes must never become current
-        raise UserError(f"run {plan['run_id']}: run {newer[-1]}, planned later, is already committed; not committing")
+        raise UserError(f"run {run_id}: run {newer[-1]}, planned later, is already committed; not committing")
     files_seen = plan["files_seen"]
     accounted = sum(r["documents"] + r["rejects"] for r in receipts)
     if accounted != files_seen:
-        raise UserError(f"run {plan['run_id']}: {accounted} of {files_seen} files accounted for; not committing")
+        raise UserError(f"run {run_id}: {accounted} of {files_seen} files accounted for; not committing")
+    tables = tuple(tables)
+    files = {t.name: [DataFile(**f) for r in receipts for f in r["files"].get(t.name, [])] for t in tables}
+    for name, more in written.items():
+        files[name] += more
     row = {
-        "run_id": plan["run_id"],
+        "run_id": run_id,
         "started_at": datetime.fromisoformat(plan["started_at"]),
         "finished_at": datetime.now(UTC),
         "files_seen": files_seen,
@@ -147,56 +168,164 @@ def commit(
         "shards": len(receipts),
         "model": plan["model"],
         "pipeline_version": plan["pipeline_version"],
+        "files": [f"{name}/{f.path}" for name, table_files in files.items() for f in table_files],
     }
-    day = plan["date"]
-    counts = Counter(rows) + sum((Counter(r["rows"]) for r in receipts), Counter())
-    counts[RUNS.name] = write_rows(RUNS, [row], partition_dir(lake, RUNS.name, day) / f"{row['run_id']}.parquet")
+    runs_file = write_rows(RUNS, [row], partition_dir(lake, RUNS.name, day) / f"{run_id}.parquet", lake)
+    intent = {"date": day, "run_id": run_id, "files": {n: [asdict(f) for f in fs] for n, fs in files.items()}}
+    write_json(run_dir(lake, run_id) / COMMIT_FILE, intent | {"runs": [asdict(runs_file)]})
+    apply(lake, run_dir(lake, run_id) / COMMIT_FILE)
     collect_garbage(lake, day, tables)
-    return row | {"date": day, "rows": {t.name: counts[t.name] for t in (*tables, RUNS)}}
+    counts = {name: sum(f.rows for f in table_files) for name, table_files in files.items()}
+    return row | {"date": day, "rows": counts | {RUNS.name: 1}}
+
+
+def apply(lake: Location, intent_path: Location) -> None:
+    """Carry out a commit intent: replace the date's partition in every table, then add the runs row, then
+    drop the intent. Until the runs row is in, the views show the date's previous run (see current_files);
+    a crash anywhere leaves the intent, which the next run of the date or `news-etl repair` applies again
+    (each step is checked first, so applying twice does nothing twice)."""
+    from pipeline.registry import table
+
+    intent = json.loads(intent_path.read_text(encoding="utf-8"))
+    day, run_id = intent["date"], intent["run_id"]
+    with commit_lock(lake):
+        for name, entries in intent["files"].items():
+            files = [DataFile(**f) for f in entries]
+            current = {f.path for f in delta.partitions(delta.open_table(lake, table(name))).get(day, [])}
+            if current != {f.path for f in files}:
+                delta.register(lake, table(name), day, files, replace=True)
+        if run_id not in committed_runs(lake, day):
+            delta.register(lake, RUNS, day, [DataFile(**f) for f in intent["runs"]], replace=False)
+    intent_path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def commit_lock(lake: Location) -> Iterator[None]:
+    """One commit at a time in the whole lake, where the store cannot arbitrate Delta commits itself."""
+    if not backend(lake).serialises_commits():
+        yield
+        return
+    holder = new_run_id()
+    deadline = time.monotonic() + COMMIT_WAIT_SECONDS
+    while True:
+        try:
+            locks.acquire(lake, locks.COMMITS, holder, locks.CLI_OWNER, COMMIT_WAIT_SECONDS)
+            break
+        except DateBusy:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5 + secrets.randbelow(1000) / 1000)  # two waiting commits must not retry in step
+    try:
+        yield
+    finally:
+        locks.release(lake, locks.COMMITS, holder)
+
+
+def pending_intents(lake: Location, day: str | None = None) -> list[Location]:
+    """Commit intents not yet applied (a commit in flight, or one that crashed), for a date or all dates."""
+    runs_dir = lake / RUNS_DIR
+    found = sorted(runs_dir.glob(f"*/{COMMIT_FILE}"), key=str) if runs_dir.is_dir() else []
+    if day is None:
+        return found
+    return [p for p in found if json.loads(p.read_text(encoding="utf-8"))["date"] == day]
+
+
+def repair(lake: Location, day: str | None = None) -> list[str]:
+    """Apply every pending commit intent (of one date, or all), oldest plan first; returns their run ids.
+    An intent older than the date's current run is dropped: the newer run replaced it whole."""
+    done = []
+    for path in pending_intents(lake, day):
+        intent = json.loads(path.read_text(encoding="utf-8"))
+        if any(run > intent["run_id"] for run in committed_runs(lake, intent["date"])):
+            path.unlink(missing_ok=True)
+            continue
+        log.warning("applying the unfinished commit of run %s for %s", intent["run_id"], intent["date"])
+        apply(lake, path)
+        done.append(intent["run_id"])
+    return done
 
 
 def committed_runs(lake: Location, day: str) -> list[str]:
     """Run ids committed for a date, oldest plan first (run ids sort by plan time): the last one is current."""
-    folder = partition_dir(lake, "runs", day)
-    if not folder.is_dir():
-        return []
-    return sorted(p.name.removesuffix(".parquet") for p in folder.glob("*.parquet") if RUN_ID.match(p.stem))
+    files = delta.partitions(delta.open_table(lake, RUNS)).get(day, [])
+    return sorted(f.name.removesuffix(".parquet") for f in files)
+
+
+def current_runs(lake: Location) -> dict[str, str]:
+    """The current run of every committed date."""
+    return {
+        day: max(f.name.removesuffix(".parquet") for f in files)
+        for day, files in delta.partitions(delta.open_table(lake, RUNS)).items()
+    }
+
+
+def current_files(lake: Location, table: Table, runs: dict[str, str]) -> dict[str, list[DataFile]]:
+    """The files of a table that hold the current rows of each date: its Delta partition when every file
+    there is the current run's (named by it; compaction keeps the name), else, while a newer run's commit is
+    half done or crashed, the files the current run recorded in its runs row (still on disk: vacuum keeps
+    replaced files for days). Every run writes at least one file per table and date, so an empty partition
+    is never a table without rows. That is how the views never mix one run's table with another's."""
+    if table is RUNS:
+        return delta.partitions(delta.open_table(lake, RUNS))
+    partitions = delta.partitions(delta.open_table(lake, table))
+    found = {}
+    for day, run_id in runs.items():
+        files = partitions.get(day, [])
+        if not files or any(not f.name.startswith(run_id) for f in files):
+            files = recorded_files(lake, table, day, run_id)
+        found[day] = files
+    return found
+
+
+def recorded_files(lake: Location, table: Table, day: str, run_id: str) -> list[DataFile]:
+    """The files of a table the run listed in its runs row, less any moved aside as damaged (verify.py)."""
+    row = read_parquet(partition_dir(lake, RUNS.name, day) / f"{run_id}.parquet", columns=["files"]).to_pylist()[0]
+    prefix = f"{table.name}/"
+    paths = [path.removeprefix(prefix) for path in row["files"] or [] if path.startswith(prefix)]
+    return [DataFile(path, 0, 0, 0) for path in paths if (lake / table.name / path).exists()]
+
+
+def lake_paths(lake: Location, table: Table, files: list[DataFile]) -> list[Location]:
+    return [lake / table.name / f.path for f in files]
 
 
 def collect_garbage(lake: Location, day: str, tables: Iterable[Table]) -> None:
-    """Drop the files of superseded runs, keeping the newest few; of runs of this date planned before the
-    current one that never committed (they never can: see commit); and of runs that died long ago."""
+    """Drop the files of runs of this date that never committed and never can: planned before the current
+    one (see commit), or dead long ago. Files of committed runs stay: Delta's time travel reads them until
+    `news-etl maintain` vacuums them."""
     committed = committed_runs(lake, day)
-    keep = set(committed[-KEEP_COMMITTED:])
-    superseded = set(committed) - keep
     current = committed[-1]
     cutoff = time.time() - STALE_SECONDS
 
     def garbage(run_id: str) -> bool:
-        if run_id in keep:
-            return False
-        return run_id in superseded or run_id < current or run_started(run_id).timestamp() < cutoff
+        return run_id not in committed and (run_id < current or run_started(run_id).timestamp() < cutoff)
 
     for table in (*tables, RUNS):
         folder = partition_dir(lake, table.name, day)
         for path in folder.iterdir() if folder.is_dir() else []:
             match = RUN_FILE.match(path.name)
-            history = table is RUNS and match and match["run_id"] in committed  # runs rows are kept for good
-            if match and not history and garbage(match["run_id"]):
+            if match and garbage(match["run_id"]):
                 path.unlink(missing_ok=True)
     # Plans and receipts matter only while a run is in flight.
     runs_dir = lake / RUNS_DIR
     for folder in runs_dir.iterdir() if runs_dir.is_dir() else []:
-        if RUN_ID.match(folder.name) and (folder.name in superseded or run_started(folder.name).timestamp() < cutoff):
+        if not RUN_ID.match(folder.name) or (folder / COMMIT_FILE).exists():  # an intent is a commit under way
+            continue
+        if folder.name in committed[:-1] or run_started(folder.name).timestamp() < cutoff:
             remove_tree(folder)
 
 
 def abandon(lake: Location, day: str, run_id: str, tables: Iterable[Table]) -> None:
     """Remove what a run that will never commit wrote: its plan, receipts and data files. A run that did
-    commit (and died after it) is left alone: its files are the date's current rows."""
-    if run_id in committed_runs(lake, day):
+    commit (or wrote its commit intent, which repair applies) is left alone."""
+    if run_id in committed_runs(lake, day) or (run_dir(lake, run_id) / COMMIT_FILE).exists():
         return
     for table in tables:
         for path in run_files(lake, table, day, run_id):
             path.unlink(missing_ok=True)
     remove_tree(run_dir(lake, run_id))
+
+
+def read_run_table(lake: Location, table: Table, day: str, run_id: str, columns: list[str] | None = None) -> pa.Table:
+    """The rows of a table that a committed run wrote for its date."""
+    return read_files(table, lake_paths(lake, table, current_files(lake, table, {day: run_id})[day]), columns)

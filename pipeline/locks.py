@@ -24,6 +24,7 @@ from pipeline.errors import DateBusy
 from pipeline.storage import Location, write_bytes
 
 LOCKS_DIR = "_locks"
+COMMITS = "commits"  # in place of a date: the lake-wide lock of stores that serialise commits (lake.py)
 CLI_OWNER = "cli"  # a `news-etl run` process: its lock dies with it
 BEAT_SECONDS = 60  # heartbeats closer together than this are skipped: one small write a minute per shard
 
@@ -38,7 +39,7 @@ class Lock:
 
 
 def lock_dir(lake: Location, day: str) -> Location:
-    return lake / LOCKS_DIR / f"date={day}"
+    return lake / LOCKS_DIR / (COMMITS if day == COMMITS else f"date={day}")
 
 
 def acquire(lake: Location, day: str, run_id: str, owner: str, stale_seconds: float) -> list[str]:

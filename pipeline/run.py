@@ -13,12 +13,14 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from multiprocessing import get_context
 from typing import Any
 
 from pipeline.analysis import Item, analysed, with_facts
 from pipeline.config import Settings
+from pipeline.delta import DataFile
 from pipeline.documents import REJECTS, Reject, SourceFile, list_partition, read_document, shard
 from pipeline.errors import UserError
 from pipeline.extract.document import DOCUMENTS, document_row
@@ -32,6 +34,7 @@ from pipeline.lake import (
     read_plan,
     read_receipts,
     read_shard_inputs,
+    repair,
     write_plan,
     write_receipt,
 )
@@ -39,7 +42,7 @@ from pipeline.locks import CLI_OWNER, acquire, heartbeat, release
 from pipeline.nlp import load_model, model_id
 from pipeline.registry import run_tables, shard_tables
 from pipeline.storage import Location
-from pipeline.tables import ShardWriter, data_file, read_run_table, write_rows
+from pipeline.tables import ShardWriter, data_file, read_files, run_files, write_rows
 from pipeline.version import pipeline_version
 
 log = logging.getLogger(__name__)
@@ -72,6 +75,7 @@ def plan_run(
     run_id, model = new_run_id(), model_id(nlp)
     for dead in acquire(settings.lake, day.isoformat(), run_id, owner, settings.lock_stale_seconds):
         abandon(settings.lake, day.isoformat(), dead, run_tables())
+    repair(settings.lake, day.isoformat())  # a commit of the date that crashed half way is finished first
     try:
         return _plan(settings, day, workers, force, folder, run_id, model)
     except BaseException:
@@ -102,10 +106,10 @@ def _plan(
     }
     write_plan(settings.lake, plan, shard(fresh, n_fresh))
     if previous is not None:
-        rows, duplicates = carry_over(
+        files, duplicates = carry_over(
             settings.lake, day.isoformat(), previous, run_id, n_fresh, reused_docs, reused_rejects
         )
-        write_receipt(settings.lake, run_id, n_fresh, receipt_of(rows, duplicates))
+        write_receipt(settings.lake, run_id, n_fresh, receipt_of(files, duplicates))
     log.info(
         "run %s: %d files for %s: %d to analyse in %d shards, %d unchanged since %s (%d ignored)",
         run_id,
@@ -153,19 +157,26 @@ def process_shard(settings: Settings, run_id: str, shard_idx: int) -> dict[str, 
                     writer.add(table, rows)
                 duplicates += item.duplicate_of is not None
             progress.step()
-        rows = writer.close()
+        files = writer.close()
     except BaseException:
         writer.abort()
         raise
-    receipt = receipt_of(rows, duplicates) | {"peak_rss_mb": peak_rss_mb()}
+    receipt = receipt_of({table: [file] for table, file in files.items()}, duplicates) | {"peak_rss_mb": peak_rss_mb()}
     write_receipt(settings.lake, run_id, shard_idx, receipt)
-    log.info("shard %d done: %s", shard_idx, receipt)
+    log.info("shard %d done: %s", shard_idx, {k: v for k, v in receipt.items() if k != "files"})
     return receipt
 
 
-def receipt_of(rows: dict[str, int], duplicates: int) -> dict[str, Any]:
-    """What a shard (or the carry-over) reports to the commit: files accounted for, rows per table."""
-    return {"documents": rows[DOCUMENTS.name], "duplicates": duplicates, "rejects": rows[REJECTS.name], "rows": rows}
+def receipt_of(files: dict[str, list[DataFile]], duplicates: int) -> dict[str, Any]:
+    """What a shard (or the carry-over) reports to the commit: files accounted for, its files per table."""
+    rows = {table: sum(f.rows for f in table_files) for table, table_files in files.items()}
+    return {
+        "documents": rows[DOCUMENTS.name],
+        "duplicates": duplicates,
+        "rejects": rows[REJECTS.name],
+        "rows": rows,
+        "files": {table: [asdict(f) for f in table_files] for table, table_files in files.items()},
+    }
 
 
 def read_all(settings: Settings, sources: Iterable[SourceFile]) -> Iterator[Item]:
@@ -189,12 +200,12 @@ def commit_run(settings: Settings, run_id: str) -> dict[str, Any]:
     plan = read_plan(settings.lake, run_id)
     heartbeat(settings.lake, plan["date"], run_id)
     receipts = read_receipts(settings.lake, run_id, plan["n_shards"])
-    signatures = read_run_table(settings.lake, SIGNATURES, plan["date"], run_id)
+    signatures = read_files(SIGNATURES, run_files(settings.lake, SIGNATURES, plan["date"], run_id))
     matrix = signatures["minhash"].combine_chunks().flatten().to_numpy().reshape(len(signatures), NUM_PERM)
     clusters = [row | {"run_id": run_id} for row in cluster_rows(signatures["doc_id"].to_pylist(), matrix)]
     target = data_file(settings.lake, NEAR_DUPLICATES.name, plan["date"], run_id, plan["n_shards"])
-    commit_rows = {NEAR_DUPLICATES.name: write_rows(NEAR_DUPLICATES, clusters, target)}
-    row = commit(settings.lake, plan, receipts, run_tables(), commit_rows)
+    written = {NEAR_DUPLICATES.name: [write_rows(NEAR_DUPLICATES, clusters, target, settings.lake)]}
+    row = commit(settings.lake, plan, receipts, run_tables(), written)
     release(settings.lake, plan["date"], run_id)
     log.info(
         "committed %s for %s: %d files -> %d documents (%d duplicates), %d rejects",

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.delta import DataFile
 from pipeline.errors import WriteFailed
 from pipeline.storage import Location, backend, publish, staged, writing
 
@@ -108,10 +109,14 @@ def write_atomic(table: pa.Table, path: Location) -> None:
         pq.write_table(table, **arrow_target(tmp), row_group_size=ROW_GROUP_ROWS, **WRITE_OPTIONS)
 
 
-def write_rows(table: Table, rows: list[Row], path: Location) -> int:
-    """One whole file of rows of a table, atomically; returns the row count."""
-    write_atomic(pa.Table.from_pylist(rows, schema=table.schema), path)
-    return len(rows)
+def write_rows(table: Table, rows: list[Row], path: Location, lake: Location) -> DataFile:
+    """One whole file of rows of a table, atomically; returns it as a lake file."""
+    return write_table(pa.Table.from_pylist(rows, schema=table.schema), table, path, lake)
+
+
+def write_table(rows: pa.Table, table: Table, path: Location, lake: Location) -> DataFile:
+    write_atomic(rows, path)
+    return DataFile.of(lake / table.name, path, len(rows))
 
 
 class ShardWriter:
@@ -126,6 +131,7 @@ class ShardWriter:
         self.text_chars = 0
         self.writers: dict[str, pq.ParquetWriter] = {}
         self.run_id = run_id
+        self.lake = lake
 
     def add(self, table: str, rows: list[Row]) -> None:
         buffer = self.buffers[table]
@@ -153,8 +159,9 @@ class ShardWriter:
         if table == "documents":
             self.text_chars = 0
 
-    def close(self) -> dict[str, int]:
-        """Flush, then move every file into place; returns the rows written per table. Nothing reads a run's
+    def close(self) -> dict[str, DataFile]:
+        """Flush, then move every file into place; returns each table's file. A table without rows in the shard
+        gets a file too: every run has files in every table (see lake.current_files). Nothing reads a run's
         files before its commit anyway."""
         for table in self.tables:
             self._flush(table)  # also writes the schema for a table with no rows in this shard
@@ -164,7 +171,9 @@ class ShardWriter:
                 raise WriteFailed(self.targets[table], error) from None
         for table, target in self.targets.items():
             publish(self.staged[table], target)
-        return dict(self.counts)
+        return {
+            table: DataFile.of(self.lake / table, target, self.counts[table]) for table, target in self.targets.items()
+        }
 
     def abort(self) -> None:
         for writer in self.writers.values():
@@ -178,7 +187,7 @@ def run_files(lake: Location, table: Table, day: str, run_id: str) -> list[Locat
     return sorted(partition_dir(lake, table.name, day).glob(f"{run_id}-*.parquet"), key=str)
 
 
-def read_run_table(lake: Location, table: Table, day: str, run_id: str, columns: list[str] | None = None) -> pa.Table:
-    """All of one run's rows of a table for a date (every shard file), in the table's schema."""
-    parts = [read_parquet(f, columns=columns, schema=table.schema) for f in run_files(lake, table, day, run_id)]
+def read_files(table: Table, paths: list[Location], columns: list[str] | None = None) -> pa.Table:
+    """The rows of some of a table's files (all of one run's, of one date), in the table's schema."""
+    parts = [read_parquet(path, columns=columns, schema=table.schema) for path in paths]
     return pa.concat_tables(parts) if parts else table.schema.empty_table().select(columns or table.schema.names)

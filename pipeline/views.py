@@ -26,9 +26,11 @@ from pathlib import Path
 from string import Template
 
 import duckdb
+import pyarrow as pa
 
 from pipeline.errors import UserError
 from pipeline.extract.entities import NAME_LABELS
+from pipeline.lake import RUNS, current_files, current_runs, lake_paths
 from pipeline.registry import TABLES
 from pipeline.storage import Location, backend, location
 from pipeline.tables import Table
@@ -62,11 +64,11 @@ def sql_dir() -> Path:
     raise UserError("cannot find the sql/ folder of view definitions")
 
 
-def view_sources(lake: Location, root: Path | None = None) -> list[View]:
+def view_sources(lake: Location, files: dict[str, list[str]], root: Path | None = None) -> list[View]:
     """Every view, in the order they are created; each reads only views before it.
 
-    1. lake.<table> for every registry table: its declared columns, read from the lake (sql/lake/*.sql
-       templates); lake.current_runs right after lake.runs, since the others filter on it.
+    1. lake.<table> for every registry table: its declared columns, read from its files (by table name:
+       lake_files) through the sql/lake/*.sql templates; lake.current_runs right after lake.runs.
     2. main.<table>: sql/staging/<table>.sql where a table adds columns, else all of lake.<table>; plus any
        other staging file (current_runs).
     3. sql/marts/*.sql, in name order, built on the staging views (main.<view>).
@@ -81,11 +83,17 @@ def view_sources(lake: Location, root: Path | None = None) -> list[View]:
         return Template(path.read_text(encoding="utf-8")).substitute(values | more)
 
     lake_views = []
-    for table in sorted(TABLES, key=lambda t: t.written_by != "run"):  # runs first: the others filter on it
-        path = root / "lake" / ("history.sql" if table.written_by == "run" else "current.sql")
-        lake_views.append(
-            View(f"lake.{table.name}", template(path, table=table.name, columns=columns_of(table)), str(path))
+    for table in sorted(TABLES, key=lambda t: t.written_by != "run"):
+        paths = files.get(table.name, [])
+        path = root / "lake" / ("current.sql" if paths else "no_files.sql")
+        select = template(
+            path,
+            table=table.name,
+            columns=columns_of(table),
+            files=sql_list(paths),
+            typed_nulls=typed_nulls(table),
         )
+        lake_views.append(View(f"lake.{table.name}", select, str(path)))
         if table.written_by == "run":
             path = root / "lake" / "current_runs.sql"
             lake_views.append(View("lake.current_runs", template(path), str(path)))
@@ -103,10 +111,34 @@ def view_sources(lake: Location, root: Path | None = None) -> list[View]:
     return lake_views + views
 
 
-def columns_of(table: Table) -> str:
+def column_names(table: Table) -> list[str]:
     """The table's declared columns, its key and the partition date first."""
-    names = [table.key, "date", *(name for name, _, _ in table.all_columns if name != table.key)]
-    return ", ".join(f'"{name}"' for name in names)
+    return [table.key, "date", *(name for name, _, _ in table.all_columns if name != table.key)]
+
+
+def columns_of(table: Table) -> str:
+    return ", ".join(f'"{name}"' for name in column_names(table))
+
+
+def lake_files(lake: Location) -> dict[str, list[str]]:
+    """Every table's files that hold current rows (see lake.current_files), as paths DuckDB reads."""
+    runs = current_runs(lake)
+    return {
+        table.name: [str(path) for day in sorted(runs) for path in lake_paths(lake, table, current[day])]
+        for table in TABLES
+        for current in [current_files(lake, table, runs)]
+    }
+
+
+def sql_list(paths: list[str]) -> str:
+    return "[" + ", ".join(sql_string(path) for path in paths) + "]"
+
+
+def typed_nulls(table: Table) -> str:
+    """`cast(null as <type>) as "<column>"` for each declared column, DuckDB's types derived from Arrow's."""
+    empty = duckdb.from_arrow(table.schema.append(pa.field("date", pa.date32())).empty_table())
+    kinds = dict(zip(empty.columns, empty.types, strict=True))
+    return ", ".join(f'cast(null as {kinds[name]}) as "{name}"' for name in column_names(table))
 
 
 def create_views(con: duckdb.DuckDBPyConnection, views: list[View]) -> None:
@@ -193,12 +225,12 @@ def build_database(lake: Location, db: Path) -> list[str]:
     """
     check_database_target(db)
     try:
-        committed = any((lake / "runs").glob("date=*/*.parquet"))
+        files = lake_files(lake)
     except OSError as error:
-        raise UserError(f"cannot list the lake {lake}: {error}") from None
-    if not committed:
+        raise UserError(f"cannot read the lake {lake}: {error}") from None
+    if not files[RUNS.name]:
         raise UserError(f"no committed partition in {lake} yet: run `news-etl run --date YYYY-MM-DD` first")
-    views = view_sources(lake)
+    views = view_sources(lake, files)
     remove_leftovers(db)
     tmp = temp_path(db, os.getpid())
     wal = tmp.with_name(f"{tmp.name}.wal")

@@ -12,10 +12,10 @@ import pyarrow as pa
 import pytest
 
 from conftest import REPO, SAMPLE_DATES, SAMPLE_RAW, make_settings
-from pipeline.lake import RUNS_DIR
+from pipeline.lake import RUNS_DIR, read_run_table
 from pipeline.registry import TABLES
 from pipeline.run import run_partition
-from pipeline.tables import Table, read_run_table
+from pipeline.tables import Table
 from pipeline.views import build_database
 
 pytestmark = pytest.mark.integration

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, SAMPLE_RAW
-from pipeline.lake import committed_runs
+from pipeline.lake import committed_runs, read_run_table
 from pipeline.registry import TABLES, table
-from pipeline.tables import read_parquet, read_run_table
+from pipeline.tables import read_parquet
 
 DAY = "2026-11-24"
 WORKERS = {"news-worker-1", "news-worker-2"}

@@ -17,12 +17,12 @@ from conftest import REPO, SAMPLE_DATES, SAMPLE_RAW, free_port_block, sample_fil
 from pipeline.config import Settings
 from pipeline.errors import UserError
 from pipeline.extract.document import DOCUMENTS
-from pipeline.lake import committed_runs
+from pipeline.lake import committed_runs, read_run_table
 from pipeline.registry import run_tables
 from pipeline.run import commit_run, plan_run, process_shard, run_partition
 from pipeline.storage import IO_THREADS, backend, location, remove_tree, staged, write_bytes
 from pipeline.storage.s3 import fs_options
-from pipeline.tables import Table, read_parquet, read_run_table, write_atomic
+from pipeline.tables import Table, read_parquet, write_atomic
 from pipeline.views import build_database, query, reach_object_store
 
 pytestmark = pytest.mark.integration

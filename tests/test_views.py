@@ -13,7 +13,7 @@ from conftest import REPO, SAMPLE_DATES, SAMPLE_RAW, make_settings
 from pipeline.errors import UserError
 from pipeline.registry import TABLES
 from pipeline.run import run_partition
-from pipeline.views import build_database, query, view_sources
+from pipeline.views import build_database, lake_files, query, view_sources
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +82,9 @@ def test_lake_path_with_quotes_is_quoted_not_pasted(tmp_path):
     build_database(settings.lake, settings.db)
     with duckdb.connect(str(settings.db), read_only=True) as con:
         assert con.execute("select count(*) from documents").fetchone()[0] > 0
-    assert "it''s" in next(v.select for v in view_sources(settings.lake) if v.name == "lake.documents")
+    assert "it''s" in next(
+        v.select for v in view_sources(settings.lake, lake_files(settings.lake)) if v.name == "lake.documents"
+    )
 
 
 def test_views_on_an_empty_lake_is_a_clear_error(tmp_path):

@@ -110,7 +110,11 @@ SIGNATURES = Table(
     "MinHash signatures of word 5-shingles, one per document: what the commit clusters near-duplicates from.",
     (
         DOC_ID,
-        ("minhash", pa.list_(pa.uint32()), f"{NUM_PERM} MinHash values"),
+        (
+            "minhash",
+            pa.list_(pa.int64()),
+            f"{NUM_PERM} MinHash values (32-bit unsigned; Delta Lake has no unsigned types)",
+        ),
     ),
 )
 NEAR_DUPLICATES = Table(

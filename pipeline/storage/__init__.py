@@ -91,6 +91,13 @@ class Backend(Protocol):
     def remove_tree(self, path: Location) -> None:
         """Remove a folder and everything under it; nothing there is fine."""
 
+    def delta_options(self) -> dict[str, str]:
+        """delta-rs's storage options for a table there."""
+
+    def serialises_commits(self) -> bool:
+        """True where the store cannot arbitrate two Delta commits at once (no conditional writes): commits
+        then take the lake's commit lock (locks.py), one at a time."""
+
     def prepare_duckdb(self, con: duckdb.DuckDBPyConnection, env: Mapping[str, str]) -> None:
         """Let a DuckDB session read this backend's paths (credentials from env)."""
 

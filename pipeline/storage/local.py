@@ -86,6 +86,12 @@ class Local:
     def remove_tree(self, path: UPath) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
+    def delta_options(self) -> dict[str, str]:
+        return {}
+
+    def serialises_commits(self) -> bool:
+        return False  # delta-rs commits with an atomic rename that refuses to replace: safe side by side
+
     def prepare_duckdb(self, con: duckdb.DuckDBPyConnection, env: Mapping[str, str]) -> None:
         """DuckDB reads local files by itself."""
 

@@ -8,6 +8,7 @@ gets a session secret made from the same variables (`prepare_duckdb`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -20,6 +21,10 @@ from pipeline.errors import UserError
 if TYPE_CHECKING:
     import duckdb
 
+# How delta-rs makes two writers' commits safe on this store: "etag" for MinIO, Cloudflare R2 and AWS S3
+# (conditional writes); unset for stores that have none (rclone serve s3, some Ceph): commits are then
+# serialised by the lake's commit lock.
+CONDITIONAL_PUT = "NEWS_S3_CONDITIONAL_PUT"
 # Read in modest blocks: s3fs would otherwise buffer up to 50 MB per open file and thread.
 READ_BLOCK = 1 << 20
 
@@ -86,6 +91,17 @@ class S3:
     def remove_tree(self, path: UPath) -> None:
         if path.exists():
             path.fs.rm(path.path, recursive=True)
+
+    def delta_options(self) -> dict[str, str]:
+        """delta-rs reads the same AWS_* variables as botocore; these say what it cannot know by itself."""
+        env = os.environ
+        options = {"AWS_ALLOW_HTTP": "true"} if env.get("AWS_ENDPOINT_URL", "").startswith("http://") else {}
+        if env.get(CONDITIONAL_PUT):
+            return options | {"conditional_put": env[CONDITIONAL_PUT]}
+        return options | {"AWS_S3_ALLOW_UNSAFE_RENAME": "true"}  # safe: commits are serialised (see below)
+
+    def serialises_commits(self) -> bool:
+        return not os.environ.get(CONDITIONAL_PUT)
 
     def prepare_duckdb(self, con: duckdb.DuckDBPyConnection, env: Mapping[str, str]) -> None:
         """DuckDB's httpfs extension from its PyPI package (matching DuckDB's version: DuckDB's own download
