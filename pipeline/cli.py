@@ -52,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="read every current lake file whole, checksums verified; move damaged ones aside",
     )
     verify.add_argument("--date", action="append", help="only this date, YYYY-MM-DD (repeatable; default: all)")
+    repair = commands.add_parser(
+        "repair",
+        parents=[common],
+        help="finish commits that crashed half way (every table to the same run), then rebuild the views",
+    )
+    repair.add_argument("--date", help="only this date, YYYY-MM-DD (default: all)")
     evaluate = commands.add_parser("eval", help="measure extraction against a gold standard; prints JSON")
     kinds = evaluate.add_subparsers(dest="kind", required=True, parser_class=Parser)
     ner = kinds.add_parser("ner", parents=[common], help="named entities vs CoNLL-style gold (and plain spaCy)")
@@ -165,6 +171,20 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def cmd_repair(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline.lake import repair
+    from pipeline.views import build_database
+
+    day = parse_date(args.date).isoformat() if args.date else None
+    finished = repair(settings.lake, day, stale_seconds=settings.lock_stale_seconds)
+    for run_id in finished:
+        print(f"finished the commit of run {run_id}")
+    print(f"{len(finished)} unfinished commits finished")
+    build_database(settings.lake, settings.db)
+    print(f"views: {settings.db}")
+    return 0
+
+
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     if args.kind == "ner":
         from pipeline.evaluation.ner import evaluate_ner
@@ -180,7 +200,14 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "views": cmd_views, "sql": cmd_sql, "verify": cmd_verify, "eval": cmd_eval}
+COMMANDS = {
+    "run": cmd_run,
+    "views": cmd_views,
+    "sql": cmd_sql,
+    "verify": cmd_verify,
+    "repair": cmd_repair,
+    "eval": cmd_eval,
+}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -170,10 +170,14 @@ def commit(
         "pipeline_version": plan["pipeline_version"],
         "files": [f"{name}/{f.path}" for name, table_files in files.items() for f in table_files],
     }
-    runs_file = write_rows(RUNS, [row], partition_dir(lake, RUNS.name, day) / f"{run_id}.parquet", lake)
-    intent = {"date": day, "run_id": run_id, "files": {n: [asdict(f) for f in fs] for n, fs in files.items()}}
-    write_json(run_dir(lake, run_id) / COMMIT_FILE, intent | {"runs": [asdict(runs_file)]})
-    apply(lake, run_dir(lake, run_id) / COMMIT_FILE)
+    intent_path = run_dir(lake, run_id) / COMMIT_FILE
+    # A commit retried (an Airflow task, after a crash) finishes what its first attempt began, once.
+    if run_id not in committed_runs(lake, day):
+        if not intent_path.exists():
+            runs_file = write_rows(RUNS, [row], partition_dir(lake, RUNS.name, day) / f"{run_id}.parquet", lake)
+            intent = {"date": day, "run_id": run_id, "files": {n: [asdict(f) for f in fs] for n, fs in files.items()}}
+            write_json(intent_path, intent | {"runs": [asdict(runs_file)]})
+        apply(lake, intent_path)
     collect_garbage(lake, day, tables)
     counts = {name: sum(f.rows for f in table_files) for name, table_files in files.items()}
     return row | {"date": day, "rows": counts | {RUNS.name: 1}}
@@ -230,18 +234,30 @@ def pending_intents(lake: Location, day: str | None = None) -> list[Location]:
     return [p for p in found if json.loads(p.read_text(encoding="utf-8"))["date"] == day]
 
 
-def repair(lake: Location, day: str | None = None) -> list[str]:
+def repair(lake: Location, day: str | None = None, locked: bool = False, stale_seconds: float = 1800) -> list[str]:
     """Apply every pending commit intent (of one date, or all), oldest plan first; returns their run ids.
-    An intent older than the date's current run is dropped: the newer run replaced it whole."""
+    An intent older than the date's current run is dropped: the newer run replaced it whole. Each date is
+    taken with its lock first (a live run's commit is its own business), unless the caller holds it."""
     done = []
     for path in pending_intents(lake, day):
         intent = json.loads(path.read_text(encoding="utf-8"))
-        if any(run > intent["run_id"] for run in committed_runs(lake, intent["date"])):
-            path.unlink(missing_ok=True)
-            continue
-        log.warning("applying the unfinished commit of run %s for %s", intent["run_id"], intent["date"])
-        apply(lake, path)
-        done.append(intent["run_id"])
+        holder = new_run_id()
+        if not locked:
+            try:
+                locks.acquire(lake, intent["date"], holder, "repair", stale_seconds)
+            except DateBusy as busy:
+                log.warning("not repairing run %s: %s", intent["run_id"], busy)
+                continue
+        try:
+            if any(run > intent["run_id"] for run in committed_runs(lake, intent["date"])):
+                path.unlink(missing_ok=True)
+                continue
+            log.warning("finishing the commit of run %s for %s", intent["run_id"], intent["date"])
+            apply(lake, path)
+            done.append(intent["run_id"])
+        finally:
+            if not locked:
+                locks.release(lake, intent["date"], holder)
     return done
 
 

@@ -75,7 +75,7 @@ def plan_run(
     run_id, model = new_run_id(), model_id(nlp)
     for dead in acquire(settings.lake, day.isoformat(), run_id, owner, settings.lock_stale_seconds):
         abandon(settings.lake, day.isoformat(), dead, run_tables())
-    repair(settings.lake, day.isoformat())  # a commit of the date that crashed half way is finished first
+    repair(settings.lake, day.isoformat(), locked=True)  # a commit of the date that crashed half way: finished first
     try:
         return _plan(settings, day, workers, force, folder, run_id, model)
     except BaseException:

@@ -1,0 +1,151 @@
+"""A commit killed (SIGKILL) at several points between its first and its last Delta commit: every table stays
+readable by Delta readers, the views never mix two runs of a date, and the next run or `news-etl repair`
+brings every table and the views to the same run."""
+
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import deltalake
+import duckdb
+import pytest
+
+from conftest import SAMPLE_DATES, SAMPLE_RAW, make_settings
+from pipeline.registry import TABLES
+from pipeline.run import run_partition
+from pipeline.views import build_database
+
+pytestmark = pytest.mark.integration
+
+NEWS_ETL = Path(sys.executable).parent / "news-etl"
+DAY = SAMPLE_DATES[0].isoformat()
+DATA_TABLES = [t.name for t in TABLES if t.written_by != "run"]
+
+# Runs the CLI's run in this process and kills it (SIGKILL) once N Delta commits of its commit are done:
+# 0 = only the intent is written; len(DATA_TABLES) = every table replaced, the runs row not yet added;
+# len(DATA_TABLES) + 1 = the runs row is in too, the intent not yet removed.
+KILLER = """
+import os, signal, sys
+import pipeline.delta as delta
+from pipeline.cli import main
+
+kill_after = int(sys.argv[1])
+done = []
+register = delta.register
+
+def dying_register(*args, **kwargs):
+    if len(done) == kill_after:
+        os.kill(os.getpid(), signal.SIGKILL)
+    register(*args, **kwargs)
+    done.append(args[1].name)
+    if len(done) == kill_after:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+delta.register = dying_register
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def run_ids(lake: Path) -> dict[str, set[str]]:
+    """The runs whose files each table lists, as Delta readers see it (its rows read too: it must be readable)."""
+    found = {}
+    for name in DATA_TABLES:
+        table = deltalake.DeltaTable(str(lake / name))
+        table.to_pyarrow_table()
+        found[name] = {Path(uri).name[:29] for uri in table.file_uris()}  # files are named <run_id>-...
+    return found
+
+
+def view_run_ids(db: Path) -> dict[str, set[str]]:
+    """The runs each view's rows come from (a table without rows for the date has none)."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        found = {
+            name: {r[0] for r in con.execute(f"select distinct run_id from {name}").fetchall()} for name in DATA_TABLES
+        }
+    return {name: ids for name, ids in found.items() if ids}
+
+
+@pytest.fixture(scope="module")
+def committed_once(tmp_path_factory):
+    root = tmp_path_factory.mktemp("committed")
+    raw = root / "raw"
+    shutil.copytree(SAMPLE_RAW / DAY, raw / DAY)
+    settings = make_settings(root, raw_root=raw)
+    first = run_partition(settings, SAMPLE_DATES[0])
+    (raw / DAY / "zz_added.txt").write_text(
+        "LONDON (Reuters) - A new article arrived after the first run, and the mayor said it was welcome.\n",
+        encoding="utf-8",
+    )
+    return root, first["run_id"]
+
+
+@pytest.mark.parametrize(
+    "kill_at",
+    [0, 3, len(DATA_TABLES), len(DATA_TABLES) + 1],
+    ids=["before-any-table", "half-way", "before-the-runs-row", "before-the-intent-is-removed"],
+)
+def test_a_commit_killed_half_way_is_finished_by_repair(committed_once, tmp_path, kill_at):
+    base, old_run = committed_once
+    root = tmp_path / "lake-copy"
+    shutil.copytree(base, root)
+    settings = make_settings(root, raw_root=root / "raw")
+    args = [
+        "run",
+        "--date",
+        DAY,
+        "--raw-root",
+        str(root / "raw"),
+        "--lake",
+        str(settings.lake),
+        "--db",
+        str(settings.db),
+    ]
+    killed = subprocess.run([sys.executable, "-c", KILLER, str(kill_at), *args], capture_output=True, text=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+
+    seen = run_ids(settings.lake)  # every table still reads; each shows one run or the other
+    assert all(len(ids) == 1 for ids in seen.values()), seen
+    new_run = next(iter(seen[DATA_TABLES[0]])) if kill_at else None
+    assert sum(ids != {old_run} for ids in seen.values()) == min(kill_at, len(DATA_TABLES))
+    build_database(settings.lake, settings.db)
+    shown = old_run if kill_at <= len(DATA_TABLES) else new_run  # the runs row is the switch
+    assert all(ids == {shown} for ids in view_run_ids(settings.db).values())  # never a mix
+
+    repaired = subprocess.run(
+        [str(NEWS_ETL), "repair", "--lake", str(settings.lake), "--db", str(settings.db)],
+        capture_output=True,
+        text=True,
+    )
+    assert repaired.returncode == 0, repaired.stderr
+    after = run_ids(settings.lake)
+    current = view_run_ids(settings.db)
+    (run,) = current["documents"]
+    assert all(ids == {run} for ids in current.values()) and all(ids == {run} for ids in after.values())
+    assert run != old_run and (new_run is None or run == new_run)
+
+
+def test_the_next_run_finishes_a_killed_commit_first(committed_once, tmp_path):
+    base, old_run = committed_once
+    root = tmp_path / "lake-copy"
+    shutil.copytree(base, root)
+    settings = make_settings(root, raw_root=root / "raw")
+    args = [
+        "run",
+        "--date",
+        DAY,
+        "--raw-root",
+        str(root / "raw"),
+        "--lake",
+        str(settings.lake),
+        "--db",
+        str(settings.db),
+    ]
+    killed = subprocess.run([sys.executable, "-c", KILLER, "2", *args], capture_output=True, text=True)
+    assert killed.returncode == -signal.SIGKILL
+    row = run_partition(settings, SAMPLE_DATES[0])
+    build_database(settings.lake, settings.db)
+    assert all(ids == {row["run_id"]} for ids in view_run_ids(settings.db).values())
+    assert all(ids == {row["run_id"]} for ids in run_ids(settings.lake).values())
+    assert row["documents"] == 13  # the added article is in, reused or not
