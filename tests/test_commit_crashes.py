@@ -81,29 +81,28 @@ def committed_once(tmp_path_factory):
     return root, first["run_id"]
 
 
+def killed_commit(committed_once, tmp_path: Path, kill_at: int):
+    """A copy of the committed lake, and a rerun of its date (one file added) killed in its commit."""
+    base, _ = committed_once
+    root = tmp_path / "lake-copy"
+    shutil.copytree(base, root)
+    settings = make_settings(root, raw_root=root / "raw")
+    args = ["run", "--date", DAY, "--raw-root", root / "raw", "--lake", settings.lake, "--db", settings.db]
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLER, str(kill_at), *map(str, args)], capture_output=True, text=True
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    return settings
+
+
 @pytest.mark.parametrize(
     "kill_at",
     [0, 3, len(DATA_TABLES), len(DATA_TABLES) + 1],
     ids=["before-any-table", "half-way", "before-the-runs-row", "before-the-intent-is-removed"],
 )
 def test_a_commit_killed_half_way_is_finished_by_repair(committed_once, tmp_path, kill_at):
-    base, old_run = committed_once
-    root = tmp_path / "lake-copy"
-    shutil.copytree(base, root)
-    settings = make_settings(root, raw_root=root / "raw")
-    args = [
-        "run",
-        "--date",
-        DAY,
-        "--raw-root",
-        str(root / "raw"),
-        "--lake",
-        str(settings.lake),
-        "--db",
-        str(settings.db),
-    ]
-    killed = subprocess.run([sys.executable, "-c", KILLER, str(kill_at), *args], capture_output=True, text=True)
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    _, old_run = committed_once
+    settings = killed_commit(committed_once, tmp_path, kill_at)
 
     seen = run_ids(settings.lake)  # every table still reads; each shows one run or the other
     assert all(len(ids) == 1 for ids in seen.values()), seen
@@ -127,23 +126,7 @@ def test_a_commit_killed_half_way_is_finished_by_repair(committed_once, tmp_path
 
 
 def test_the_next_run_finishes_a_killed_commit_first(committed_once, tmp_path):
-    base, old_run = committed_once
-    root = tmp_path / "lake-copy"
-    shutil.copytree(base, root)
-    settings = make_settings(root, raw_root=root / "raw")
-    args = [
-        "run",
-        "--date",
-        DAY,
-        "--raw-root",
-        str(root / "raw"),
-        "--lake",
-        str(settings.lake),
-        "--db",
-        str(settings.db),
-    ]
-    killed = subprocess.run([sys.executable, "-c", KILLER, "2", *args], capture_output=True, text=True)
-    assert killed.returncode == -signal.SIGKILL
+    settings = killed_commit(committed_once, tmp_path, 2)
     row = run_partition(settings, SAMPLE_DATES[0])
     build_database(settings.lake, settings.db)
     assert all(ids == {row["run_id"]} for ids in view_run_ids(settings.db).values())
