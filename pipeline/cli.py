@@ -58,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="finish commits that crashed half way (every table to the same run), then rebuild the views",
     )
     repair.add_argument("--date", help="only this date, YYYY-MM-DD (default: all)")
+    commands.add_parser(
+        "migrate",
+        parents=[common],
+        help="convert a lake of release 0.1 (before Delta Lake) in place, then rebuild the views",
+    )
     evaluate = commands.add_parser("eval", help="measure extraction against a gold standard; prints JSON")
     kinds = evaluate.add_subparsers(dest="kind", required=True, parser_class=Parser)
     ner = kinds.add_parser("ner", parents=[common], help="named entities vs CoNLL-style gold (and plain spaCy)")
@@ -185,6 +190,31 @@ def cmd_repair(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline.migrate import migrate
+    from pipeline.views import build_database, check_database_target
+
+    check_database_target(settings.db)  # before converting: a database we may not write must fail first
+    done = migrate(settings.lake, stale_seconds=settings.lock_stale_seconds)
+    if done is None:
+        print(f"{settings.lake}: already in the Delta Lake layout (or empty); nothing to do")
+        return 0
+    runs = sum(map(len, done.runs.values()))
+    print(f"{settings.lake}: converted {len(done.runs)} dates, {runs} runs ({runs - len(done.runs)} superseded)")
+    for name, count in done.files.items():
+        rewritten = f", {done.rewritten[name]} rewritten to the declared schema" if name in done.rewritten else ""
+        print(f"  {name}: {count} current files registered{rewritten}")
+    print(f"  runs: {runs} rows registered; {done.removed} files of superseded runs deleted")
+    for path in done.damaged:
+        print(f"  damaged file moved aside: {path} (rerun its date to repair it)")
+    try:
+        build_database(settings.lake, settings.db)
+    except UserError as error:
+        raise UserError(f"{error}; the lake is converted: run `news-etl views` once that is fixed") from None
+    print(f"views: {settings.db}")
+    return 0
+
+
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     if args.kind == "ner":
         from pipeline.evaluation.ner import evaluate_ner
@@ -206,6 +236,7 @@ COMMANDS = {
     "sql": cmd_sql,
     "verify": cmd_verify,
     "repair": cmd_repair,
+    "migrate": cmd_migrate,
     "eval": cmd_eval,
 }
 

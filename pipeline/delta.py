@@ -104,29 +104,34 @@ def register(lake: Location, table: Table, day: str, files: list[DataFile], repl
     """One Delta commit: with replace, the date's partition of the table is exactly these files from now on
     (a partition overwrite); without, the files are added (the runs table: its history only grows)."""
     from deltalake.exceptions import DeltaError
-    from deltalake.transaction import create_table_with_add_actions
 
     delta = open_table(lake, table)
-    actions = add_actions(day, files)
     if delta is None:
         try:
-            create_table_with_add_actions(
-                uri(lake, table),
-                delta_schema(table),
-                actions,
-                mode="error",
-                partition_by=[PARTITION],
-                storage_options=backend(lake).delta_options(),
-            )
+            create(lake, table, {day: files})
             return
         except DeltaError:  # another date's first commit created it meanwhile: commit into it
             delta = open_table(lake, table)
             if delta is None:
                 raise
     delta.create_write_transaction(
-        actions,
+        add_actions(day, files),
         mode="overwrite" if replace else "append",
         schema=delta_schema(table),
         partition_by=[PARTITION],
         partition_filters=[(PARTITION, "=", day)] if replace else None,
+    )
+
+
+def create(lake: Location, table: Table, files: dict[str, list[DataFile]]) -> None:
+    """A new Delta table with these files of every date, in one commit; fails if the table exists."""
+    from deltalake.transaction import create_table_with_add_actions
+
+    create_table_with_add_actions(
+        uri(lake, table),
+        delta_schema(table),
+        [action for day in sorted(files) for action in add_actions(day, files[day])],
+        mode="error",
+        partition_by=[PARTITION],
+        storage_options=backend(lake).delta_options(),
     )

@@ -39,6 +39,7 @@ from pipeline.lake import (
     write_receipt,
 )
 from pipeline.locks import CLI_OWNER, acquire, heartbeat, release
+from pipeline.migrate import migrate
 from pipeline.nlp import load_model, model_id
 from pipeline.registry import run_tables, shard_tables
 from pipeline.storage import Location
@@ -71,6 +72,7 @@ def plan_run(
             raise UserError(f"no landing folder for {day}: {folder} does not exist")
         log.warning("no landing folder for %s at %s: committing an empty partition", day, folder)
     check_writable(settings.lake)
+    migrate(settings.lake, owner, settings.lock_stale_seconds)  # a lake of release 0.1 is converted first
     nlp = load_model(settings.model, settings.exclude)
     run_id, model = new_run_id(), model_id(nlp)
     for dead in acquire(settings.lake, day.isoformat(), run_id, owner, settings.lock_stale_seconds):

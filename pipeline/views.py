@@ -31,6 +31,7 @@ import pyarrow as pa
 from pipeline.errors import UserError
 from pipeline.extract.entities import NAME_LABELS
 from pipeline.lake import RUNS, current_files, current_runs, lake_paths
+from pipeline.migrate import refuse_old_layout
 from pipeline.registry import TABLES
 from pipeline.storage import Location, backend, location
 from pipeline.tables import Table
@@ -225,6 +226,7 @@ def build_database(lake: Location, db: Path) -> list[str]:
     """
     check_database_target(db)
     try:
+        refuse_old_layout(lake)  # a database build never writes to the lake
         files = lake_files(lake)
     except OSError as error:
         raise UserError(f"cannot read the lake {lake}: {error}") from None
