@@ -52,6 +52,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="read every current lake file whole, checksums verified; move damaged ones aside",
     )
     verify.add_argument("--date", action="append", help="only this date, YYYY-MM-DD (repeatable; default: all)")
+    maintain = commands.add_parser(
+        "maintain",
+        parents=[common],
+        help="compact each date's small files, rebuild the views, vacuum files replaced longer than a retention ago",
+    )
+    maintain.add_argument(
+        "--retention-hours",
+        type=positive_int,
+        help="keep replaced files this long, at least 168 (env NEWS_RETENTION_HOURS; 168)",
+    )
+    maintain.add_argument("--dry-run", action="store_true", help="report what would be done; change nothing")
     evaluate = commands.add_parser("eval", help="measure extraction against a gold standard; prints JSON")
     kinds = evaluate.add_subparsers(dest="kind", required=True, parser_class=Parser)
     ner = kinds.add_parser("ner", parents=[common], help="named entities vs CoNLL-style gold (and plain spaCy)")
@@ -165,6 +176,27 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def cmd_maintain(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline.config import checked_retention
+    from pipeline.maintain import maintain
+
+    hours = settings.retention_hours
+    if args.retention_hours is not None:
+        hours = checked_retention(args.retention_hours, "--retention-hours")
+    report = maintain(settings, retention_hours=hours, dry_run=args.dry_run)
+    would = "would be " if args.dry_run else ""
+    for name, t in report.tables.items():
+        print(
+            f"{name}: {t.dates_compacted} dates {would}compacted ({t.files_replaced} files -> {t.files_written}), "
+            f"{t.files_deleted} files {would}deleted ({t.bytes_freed / 2**20:.1f} MB)"
+        )
+    for day in report.busy:
+        print(f"{day}: not compacted, another run holds it; the next maintain will")
+    if report.views_rebuilt:
+        print(f"views: {settings.db}")
+    return 0
+
+
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     if args.kind == "ner":
         from pipeline.evaluation.ner import evaluate_ner
@@ -180,7 +212,14 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "views": cmd_views, "sql": cmd_sql, "verify": cmd_verify, "eval": cmd_eval}
+COMMANDS = {
+    "run": cmd_run,
+    "views": cmd_views,
+    "sql": cmd_sql,
+    "verify": cmd_verify,
+    "maintain": cmd_maintain,
+    "eval": cmd_eval,
+}
 
 if __name__ == "__main__":
     sys.exit(main())
