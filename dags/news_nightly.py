@@ -17,14 +17,13 @@ environment or from the Airflow connection named by `NEWS_STORAGE_CONN_ID`. See 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow.sdk import Asset, Param, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
+from pipeline.airflow_tasks import fail_without_retry, task_settings
 from pipeline.registry import TABLES
 
 # Every lake table as an Airflow asset: each commit records an event on each (visible in the UI's Assets view,
@@ -37,40 +36,6 @@ LAKE_ASSETS = {
 # Shards analysed at once per DAG run: raise it with the workers (see docs/scaling.md). Read when the DAG is
 # parsed, so set it where the dag-processor runs.
 MAX_ACTIVE_SHARDS = int(os.environ.get("NEWS_MAX_ACTIVE_SHARDS") or 4)
-
-if TYPE_CHECKING:
-    from pipeline.config import Settings
-
-
-def task_settings() -> Settings:
-    """Settings from the worker's environment; object-store credentials from an Airflow connection if one is
-    named (read through the Task SDK, i.e. the API server: tasks never touch the metadata database)."""
-    from pipeline.config import Settings
-    from pipeline.storage import connection_env
-
-    conn_id = os.environ.get("NEWS_STORAGE_CONN_ID")
-    if conn_id:
-        from airflow.sdk import BaseHook
-
-        conn = BaseHook.get_connection(conn_id)
-        os.environ.update(connection_env(conn.login, conn.password, conn.extra_dejson))  # this task's process only
-    return Settings.from_env()
-
-
-@contextmanager
-def fail_without_retry() -> Iterator[None]:
-    """A bad date, unknown model or unwritable lake will not fix itself: fail at once, with the one-line message.
-    A date held by another run will free itself: that one is retried."""
-    from airflow.sdk.exceptions import AirflowFailException
-
-    from pipeline.errors import DateBusy, UserError
-
-    try:
-        yield
-    except DateBusy:
-        raise  # another run holds the date: the task's retries wait for it
-    except UserError as error:
-        raise AirflowFailException(f"news-etl: {error}") from None
 
 
 @dag(

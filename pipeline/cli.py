@@ -63,6 +63,17 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="convert a lake of release 0.1 (before Delta Lake) in place, then rebuild the views",
     )
+    maintain = commands.add_parser(
+        "maintain",
+        parents=[common],
+        help="compact each date's small files, rebuild the views, vacuum files replaced longer than a retention ago",
+    )
+    maintain.add_argument(
+        "--retention-hours",
+        type=positive_int,
+        help="keep replaced files this long, at least 168 (env NEWS_RETENTION_HOURS; 168)",
+    )
+    maintain.add_argument("--dry-run", action="store_true", help="report what would be done; change nothing")
     evaluate = commands.add_parser("eval", help="measure extraction against a gold standard; prints JSON")
     kinds = evaluate.add_subparsers(dest="kind", required=True, parser_class=Parser)
     ner = kinds.add_parser("ner", parents=[common], help="named entities vs CoNLL-style gold (and plain spaCy)")
@@ -215,6 +226,27 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_maintain(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline.config import checked_retention
+    from pipeline.maintain import maintain
+
+    hours = settings.retention_hours
+    if args.retention_hours is not None:
+        hours = checked_retention(args.retention_hours, "--retention-hours")
+    report = maintain(settings, retention_hours=hours, dry_run=args.dry_run)
+    would = "would be " if args.dry_run else ""
+    for name, t in report.tables.items():
+        print(
+            f"{name}: {t.dates_compacted} dates {would}compacted ({t.files_replaced} files -> {t.files_written}), "
+            f"{t.files_deleted} files {would}deleted ({t.bytes_freed / 2**20:.1f} MB)"
+        )
+    for day in report.busy:
+        print(f"{day}: not compacted, another run holds it; the next maintain will")
+    if report.views_rebuilt:
+        print(f"views: {settings.db}")
+    return 0
+
+
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     if args.kind == "ner":
         from pipeline.evaluation.ner import evaluate_ner
@@ -237,6 +269,7 @@ COMMANDS = {
     "verify": cmd_verify,
     "repair": cmd_repair,
     "migrate": cmd_migrate,
+    "maintain": cmd_maintain,
     "eval": cmd_eval,
 }
 

