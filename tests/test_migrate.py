@@ -170,7 +170,7 @@ def assert_converted(old: OldLake, lake: Path, tmp_path: Path) -> None:
             assert rows(got, before.column_names) == expected, f"{table.name} read by {reader}"
     current = {run_ids[-1] for run_ids in old.runs.values()}
     for table in TABLES[:-1]:
-        names = {p.name.split("-0")[0] for p in (lake / table.name).glob("date=*/*.parquet")}
+        names = {p.name[:29] for p in (lake / table.name).glob("date=*/*.parquet")}  # <run_id>-...
         assert names == current, f"{table.name}: only the current runs' files are left"
     with duckdb.connect(str(db), read_only=True) as con:
         recorded = dict(con.sql("select run_id, files from runs").fetchall())

@@ -108,6 +108,8 @@ def current_rows(lake: Path, name: str) -> list[dict]:
     run_id = committed_runs(lake, DAY)[-1]
     if name == "runs":  # one file per run, named by the run id alone
         rows = read_parquet(lake / "runs" / f"date={DAY}" / f"{run_id}.parquet").to_pylist()
+        for row in rows:  # its files are named by the run: the same files, whatever the run id
+            row["files"] = sorted(path.replace(run_id, "<run>") for path in row["files"])
     else:
         rows = read_run_table(lake, table(name), DAY, run_id).to_pylist()
     # The same NEWS_FILES_PER_SHARD on both sides: even the runs' shard counts must agree.
