@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import calendar
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -82,13 +84,19 @@ def location_on_disk(path: str | os.PathLike[str]) -> Path:
 
 
 def parse_date(text: str) -> date:
-    """A partition date, strictly YYYY-MM-DD."""
-    try:
-        if len(text) != 10:
-            raise ValueError
-        return date.fromisoformat(text)
-    except (TypeError, ValueError):
-        raise UserError(f"invalid date {text!r}: expected YYYY-MM-DD") from None
+    """A partition date, strictly YYYY-MM-DD; the error says which part is wrong."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text or "")
+    if not match:
+        raise UserError(f"invalid date {text!r}: expected YYYY-MM-DD, e.g. 2026-11-24")
+    year, month, day = map(int, match.groups())
+    if not 1 <= month <= 12:
+        raise UserError(f"invalid date {text!r}: month {month:02d} is not 01-12 (YYYY-MM-DD)")
+    if not year:
+        raise UserError(f"invalid date {text!r}: there is no year 0000 (YYYY-MM-DD)")
+    days = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= days:
+        raise UserError(f"invalid date {text!r}: {year:04d}-{month:02d} has days 01-{days} (YYYY-MM-DD)")
+    return date(year, month, day)
 
 
 def partition_date(requested: str | None, interval_start: datetime | None, run_after: datetime | None) -> date:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
@@ -21,14 +22,21 @@ BREAKS = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"(?<=[.!?])\s+"
 
 @lru_cache(maxsize=4)
 def load_model(name: str, exclude: tuple[str, ...] = ()) -> Language:
+    log.info("loading the spaCy model %s", name)  # seconds of silence otherwise
     try:
         nlp = spacy.load(name, exclude=[c for c in exclude if c])
     except OSError:
-        raise UserError(f"spaCy model {name!r} is not installed (a package name or a model folder)") from None
+        installed = ", ".join(sorted(spacy.util.get_installed_models())) or "none"
+        raise UserError(
+            f"spaCy model {name!r} is not installed (give a package name or a model folder; installed: {installed})"
+        ) from None
     missing = {"parser", "ner"} - set(nlp.pipe_names)
     if missing:
         raise UserError(f"spaCy model {name!r} lacks {', '.join(sorted(missing))}, which the tables need")
     return nlp
+
+
+log = logging.getLogger(__name__)
 
 
 def model_id(nlp: Language) -> str:

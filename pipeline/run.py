@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import resource
 import time
 from collections import deque
@@ -49,6 +50,7 @@ from pipeline.version import pipeline_version
 log = logging.getLogger(__name__)
 MAX_SHARDS = 1024  # Airflow's max_map_length
 PROGRESS_SECONDS = 10.0
+ETA_AFTER_FILES = 20
 READ_AHEAD = 8  # files read ahead of the model: at most this many (up to max_file_bytes each) wait in memory
 
 
@@ -69,7 +71,12 @@ def plan_run(
     folder = settings.raw_root / day.isoformat()
     if not folder.is_dir():
         if not allow_missing:
-            raise UserError(f"no landing folder for {day}: {folder} does not exist")
+            hint = "--allow-missing commits an empty partition instead"
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", settings.raw_root.name):
+                hint = (
+                    f"--raw-root is the folder that holds the date folders: try --raw-root {settings.raw_root.parent}"
+                )
+            raise UserError(f"no landing folder for {day}: {folder} does not exist ({hint})")
         log.warning("no landing folder for %s at %s: committing an empty partition", day, folder)
     check_writable(settings.lake)
     migrate(settings.lake, owner, settings.lock_stale_seconds)  # a lake of release 0.1 is converted first
@@ -112,16 +119,16 @@ def _plan(
             settings.lake, day.isoformat(), previous, run_id, n_fresh, reused_docs, reused_rejects
         )
         write_receipt(settings.lake, run_id, n_fresh, receipt_of(files, duplicates))
+    reused = len(reused_docs) + len(reused_rejects)
     log.info(
-        "run %s: %d files for %s: %d to analyse in %d shards, %d unchanged since %s (%d ignored)",
+        "run %s: %d files for %s (%d ignored): %d to analyse in %d shards%s",
         run_id,
         len(files),
         day,
+        len(ignored),
         len(fresh),
         n_fresh,
-        len(reused_docs) + len(reused_rejects),
-        plan["reused_from"],
-        len(ignored),
+        f", {reused} unchanged since run {previous.run_id}" if previous else ", none analysed before",
     )
     return plan
 
@@ -165,7 +172,17 @@ def process_shard(settings: Settings, run_id: str, shard_idx: int) -> dict[str, 
         raise
     receipt = receipt_of({table: [file] for table, file in files.items()}, duplicates) | {"peak_rss_mb": peak_rss_mb()}
     write_receipt(settings.lake, run_id, shard_idx, receipt)
-    log.info("shard %d done: %s", shard_idx, {k: v for k, v in receipt.items() if k != "files"})
+    log.info(
+        "shard %d done: %d documents (%d duplicates), %d rejects; %s; peak memory %d MB",
+        shard_idx,
+        receipt["documents"],
+        duplicates,
+        receipt["rejects"],
+        ", ".join(
+            f"{n} {table}" for table, n in receipt["rows"].items() if table not in (DOCUMENTS.name, REJECTS.name)
+        ),
+        receipt["peak_rss_mb"],
+    )
     return receipt
 
 
@@ -266,11 +283,6 @@ class Progress:
             self.last = now
             self.beat()
             rate = self.done / (now - self.start)
-            log.info(
-                "%s: %d/%d files, %.1f files/s, about %.0f s left",
-                self.name,
-                self.done,
-                self.total,
-                rate,
-                (self.total - self.done) / rate,
-            )
+            # The first files pay for warming up (the model's first batches): no estimate from too few.
+            left = f", about {(self.total - self.done) / rate:.0f} s left" if self.done >= ETA_AFTER_FILES else ""
+            log.info("%s: %d/%d files, %.1f files/s%s", self.name, self.done, self.total, rate, left)
