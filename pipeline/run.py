@@ -20,7 +20,7 @@ from multiprocessing import get_context
 from typing import Any
 
 from pipeline.analysis import Item, analysed, with_facts
-from pipeline.config import Settings
+from pipeline.config import LOG_DATE_FORMAT, LOG_FORMAT, Settings
 from pipeline.delta import DataFile
 from pipeline.documents import REJECTS, Reject, SourceFile, list_partition, read_document, shard
 from pipeline.errors import UserError
@@ -266,7 +266,7 @@ def peak_rss_mb() -> int:
 
 
 def setup_worker() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, datefmt=LOG_DATE_FORMAT)
 
 
 class Progress:

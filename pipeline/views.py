@@ -21,6 +21,7 @@ import shutil
 import stat
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -373,17 +374,41 @@ def lake_of(con: duckdb.DuckDBPyConnection) -> Location | None:
 
 
 def query(db: Path, sql: str, lake: Location | None = None) -> duckdb.DuckDBPyRelation | None:
-    """Run statements that only read against the views; the caller prints the result."""
+    """Run statements that only read against the views; returns the last one's result."""
     con = connect(db, lake)
     try:
         check_read_only(con, sql)
-        return con.sql(sql)
+        try:
+            return con.sql(sql)
+        except duckdb.Error:
+            con.execute(sql)  # the same error again, with the LINE 1 ... ^ caret that only execute gives
+            raise
     except duckdb.Error as error:
         con.close()
-        raise UserError(first_line(error)) from None
+        raise UserError(duckdb_message(error)) from None
     except BaseException:
         con.close()
         raise
+
+
+def results(db: Path, sql: str, lake: Location | None = None) -> Iterator[tuple[list[str], duckdb.DuckDBPyConnection]]:
+    """Each statement's column names and its executed connection to fetch rows from, in turn (every statement
+    checked to only read before the first runs). `execute`, not `sql`: only its errors carry DuckDB's
+    LINE 1 ... ^ caret."""
+    with connect(db, lake) as con:
+        try:
+            check_read_only(con, sql)
+            for statement in con.extract_statements(sql):
+                con.execute(statement.query)
+                if con.description is not None:
+                    yield [column[0] for column in con.description], con
+        except duckdb.Error as error:
+            raise UserError(duckdb_message(error)) from None
+
+
+def duckdb_message(error: duckdb.Error) -> str:
+    """DuckDB's whole message: its suggestions ("Did you mean ...") and the LINE 1 ... ^ caret included."""
+    return str(error).strip() or type(error).__name__
 
 
 def check_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> None:

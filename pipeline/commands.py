@@ -1,0 +1,196 @@
+"""What each `news-etl` command does, given its settings and arguments (pipeline/cli.py parses them).
+
+Each returns the exit code: 0 done, 1 done but something is wrong (a failing check, a damaged file),
+2 for a user error (raised as UserError and printed as one line by cli.main).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+
+from pipeline.config import Settings, parse_date
+from pipeline.errors import UserError
+from pipeline.output import default_format, render
+
+log = logging.getLogger("news_etl")
+TABLE_ROWS = 40  # rows a result prints in table mode unless --max-rows says otherwise (as the duckdb shell)
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    day = parse_date(args.date)
+    log.info("news-etl run %s: starting (spaCy and the model take a few seconds to load)", day)
+    from pipeline.run import run_partition
+    from pipeline.views import build_database, check_database_target
+
+    if not args.no_views:  # before the plan: a database we may not write must not wait for the commit
+        check_database_target(settings.db)
+    row = run_partition(settings, day, workers=args.workers, allow_missing=args.allow_missing, force=args.force)
+    if not args.no_views:
+        try:
+            build_database(settings.lake, settings.db)
+        except UserError as error:
+            raise UserError(f"{error}; {day} is committed: run `news-etl views` once that is fixed") from None
+    seconds = time.monotonic() - started
+    if args.json:
+        summary = {k: row[k] for k in ("date", "run_id", "files_seen", "documents", "duplicates", "rejects")}
+        print(json.dumps(summary | {"rows": row["rows"], "seconds": round(seconds, 1)}))
+    else:
+        print(
+            f"{day}: {row['files_seen']} files -> {row['documents']} documents "
+            f"({row['duplicates']} exact duplicates), {row['rejects']} rejects in {seconds:.1f} s; run {row['run_id']}"
+            + ("" if args.no_views else f"; views: {settings.db}")
+        )
+    return 0
+
+
+def cmd_views(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline.views import build_database
+
+    names = build_database(settings.lake, settings.db)
+    print(f"{settings.db}: {len(names)} views ({', '.join(names)})")
+    return 0
+
+
+def cmd_sql(settings: Settings, args: argparse.Namespace) -> int:
+    import duckdb
+
+    from pipeline.views import results
+
+    sql = sql_text(args)
+    fmt = args.format or default_format(sys.stdout)
+    max_rows = args.max_rows or (TABLE_ROWS if fmt == "table" else None)
+    try:
+        for columns, result in results(settings.db, sql, settings.lake):
+            rows = result.fetchmany(max_rows + 1) if max_rows else result.fetchall()
+            print(render(columns, rows[:max_rows] if max_rows else rows, fmt), end="")
+            if max_rows and len(rows) > max_rows:
+                print(f"(more than {max_rows} rows: --max-rows N shows more)", file=sys.stderr)
+    except duckdb.Error as error:  # raised while the rows are read, after the statement was accepted
+        raise UserError(str(error).strip()) from None
+    return 0
+
+
+def sql_text(args: argparse.Namespace) -> str:
+    """The SQL to run: the argument, a file (-f), or stdin (- for either); empty is an error."""
+    if args.file is not None and args.query is not None:
+        raise UserError("give the SQL as an argument or with -f, not both")
+    source = str(args.file) if args.file is not None else args.query
+    if source is None:
+        raise UserError('no SQL given: news-etl sql "select ...", -f FILE, or - to read stdin')
+    if source == "-":
+        text = sys.stdin.read()
+    elif args.file is not None:
+        try:
+            text = args.file.read_text(encoding="utf-8")
+        except OSError as error:
+            raise UserError(f"cannot read {args.file}: {error.strerror or error}") from None
+    else:
+        text = source
+    if not text.strip():
+        raise UserError(f"no SQL in {'stdin' if source == '-' else source if args.file else 'the argument'}")
+    return text
+
+
+def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline.status import status_rows
+
+    since = parse_date(args.since) if args.since else None
+    until = parse_date(args.until) if args.until else None
+    columns, rows = status_rows(settings.lake, since, until)
+    if not rows:
+        raise UserError(f"no committed date in {settings.lake}" + (" in that range" if since or until else ""))
+    print(render(columns, rows, args.format or default_format(sys.stdout)), end="")
+    return 0
+
+
+def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline.verify import verify
+
+    days = [parse_date(d).isoformat() for d in args.date or []]
+    report = verify(settings.lake, days or None)
+    for day, damaged in report.items():
+        for item in damaged:
+            print(f"{day}: damaged: {item} (moved aside; rerun `news-etl run --date {day}` to repair)")
+    bad = sum(map(len, report.values()))
+    print(f"{len(report)} dates checked, {bad} damaged files")
+    return 1 if bad else 0
+
+
+def cmd_repair(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline.lake import repair
+    from pipeline.views import build_database
+
+    day = parse_date(args.date).isoformat() if args.date else None
+    finished = repair(settings.lake, day, stale_seconds=settings.lock_stale_seconds)
+    for run_id in finished:
+        print(f"finished the commit of run {run_id}")
+    print(f"{len(finished)} unfinished commits finished")
+    build_database(settings.lake, settings.db)
+    print(f"views: {settings.db}")
+    return 0
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline.migrate import migrate
+    from pipeline.views import build_database, check_database_target
+
+    check_database_target(settings.db)  # before converting: a database we may not write must fail first
+    done = migrate(settings.lake, stale_seconds=settings.lock_stale_seconds)
+    if done is None:
+        print(f"{settings.lake}: already in the Delta Lake layout (or empty); nothing to do")
+        return 0
+    runs = sum(map(len, done.runs.values()))
+    print(f"{settings.lake}: converted {len(done.runs)} dates, {runs} runs ({runs - len(done.runs)} superseded)")
+    for name, count in done.files.items():
+        rewritten = f", {done.rewritten[name]} rewritten to the declared schema" if name in done.rewritten else ""
+        print(f"  {name}: {count} current files registered{rewritten}")
+    print(f"  runs: {runs} rows registered; {done.removed} files of superseded runs deleted")
+    for path in done.damaged:
+        print(f"  damaged file moved aside: {path} (rerun its date to repair it)")
+    try:
+        build_database(settings.lake, settings.db)
+    except UserError as error:
+        raise UserError(f"{error}; the lake is converted: run `news-etl views` once that is fixed") from None
+    print(f"views: {settings.db}")
+    return 0
+
+
+def cmd_maintain(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline.config import checked_retention
+    from pipeline.maintain import maintain
+
+    hours = settings.retention_hours
+    if args.retention_hours is not None:
+        hours = checked_retention(args.retention_hours, "--retention-hours")
+    report = maintain(settings, retention_hours=hours, dry_run=args.dry_run)
+    would = "would be " if args.dry_run else ""
+    for name, t in report.tables.items():
+        print(
+            f"{name}: {t.dates_compacted} dates {would}compacted ({t.files_replaced} files -> {t.files_written}), "
+            f"{t.files_deleted} files {would}deleted ({t.bytes_freed / 2**20:.1f} MB)"
+        )
+    for day in report.busy:
+        print(f"{day}: not compacted, another run holds it; the next maintain will")
+    if report.views_rebuilt:
+        print(f"views: {settings.db}")
+    return 0
+
+
+def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    if args.kind == "ner":
+        from pipeline.evaluation.ner import evaluate_ner
+
+        result = evaluate_ner(args.docs, args.gold, settings, baseline=not args.no_baseline)
+    else:
+        from pipeline.evaluation.quotes import evaluate_quotes
+
+        if not args.split.is_dir():
+            raise UserError(f"no split folder at {args.split}")
+        result = evaluate_quotes(args.split, settings)
+    print(json.dumps(result, indent=2))
+    return 0
