@@ -69,7 +69,7 @@ def news_etl(work: Path, *args: str) -> dict:
     seconds = time.perf_counter() - start
     if out.returncode:
         sys.exit(f"news-etl failed:\n{out.stderr[-3000:]}")
-    peaks = [int(m) for m in re.findall(r"'peak_rss_mb': (\d+)", out.stderr)]
+    peaks = [int(m) for m in re.findall(r"peak memory (\d+) MB", out.stderr)]
     return {"seconds": seconds, "peak_rss_mb": peaks, "summary": out.stdout.strip().splitlines()[0]}
 
 

@@ -30,11 +30,6 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if not args.no_views:  # before the plan: a database we may not write must not wait for the commit
         check_database_target(settings.db)
     row = run_partition(settings, day, workers=args.workers, allow_missing=args.allow_missing, force=args.force)
-    if not args.no_views:
-        try:
-            build_database(settings.lake, settings.db)
-        except UserError as error:
-            raise UserError(f"{error}; {day} is committed: run `news-etl views` once that is fixed") from None
     seconds = time.monotonic() - started
     if args.json:
         summary = {k: row[k] for k in ("date", "run_id", "files_seen", "documents", "duplicates", "rejects")}
@@ -42,9 +37,15 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     else:
         print(
             f"{day}: {row['files_seen']} files -> {row['documents']} documents "
-            f"({row['duplicates']} exact duplicates), {row['rejects']} rejects in {seconds:.1f} s; run {row['run_id']}"
-            + ("" if args.no_views else f"; views: {settings.db}")
+            f"({row['duplicates']} exact duplicates), {row['rejects']} rejects in {seconds:.0f} s; run {row['run_id']}"
         )
+    if not args.no_views:
+        try:
+            build_database(settings.lake, settings.db)
+        except UserError as error:
+            raise UserError(f"{error}; {day} is committed: run `news-etl views` once that is fixed") from None
+        if not args.json:
+            print(f"views: {settings.db}")
     return 0
 
 

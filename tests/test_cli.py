@@ -26,7 +26,9 @@ def test_run_views_sql(tmp_path):
     assert news_etl("views", "--data-root", tmp_path).returncode == 0
     answer = news_etl("sql", "--data-root", tmp_path, "select count(*) as n from documents")
     assert answer.returncode == 0, answer.stderr
-    assert "13" in answer.stdout and "│" in answer.stdout
+    assert answer.stdout == "n\n13\n"  # to a pipe: CSV
+    table = news_etl("sql", "--data-root", tmp_path, "--format", "table", "select count(*) as n from documents")
+    assert "13" in table.stdout and "│" in table.stdout
 
 
 def test_data_root_from_the_environment(tmp_path):
