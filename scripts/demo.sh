@@ -22,7 +22,7 @@ for day in "$@"; do
   grep -o "committed r[^ ]* for .*rejects" "$AIRFLOW_HOME/demo-$day.log" || true
 done
 
-sql() { echo; echo "news-etl sql \"$1\""; news-etl sql "$1"; }
+sql() { echo; echo "news-etl sql \"$1\""; news-etl sql --format table "$1"; }
 sql "select date, files_seen, documents, duplicates, rejects, model from runs where is_current order by date"
 sql "select date, source_path, reason from rejects order by date"
 sql "select date, title, dateline, encoding, duplicate_of, near_duplicate_cluster from documents where encoding <> 'utf-8' or near_duplicate_cluster is not null order by date, title"
