@@ -65,7 +65,7 @@ def rerun_lake(tmp_path_factory):
 
 def view_rows(settings, name: str) -> pa.Table:
     with duckdb.connect(str(settings.db), read_only=True) as con:
-        return con.execute(f"select * from lake.{name}").fetch_arrow_table()
+        return con.execute(f"select * from lake.{name}").to_arrow_table()
 
 
 @pytest.mark.parametrize("name", [t.name for t in TABLES])
@@ -84,7 +84,7 @@ def test_delta_readers_return_exactly_the_views_rows(rerun_lake, tmp_path, name)
         [sys.executable, "-c", DELTA_SCAN, json.dumps({name: str(scanned)})], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
-    scan = duckdb.connect().execute(f"select * from '{scanned}.scan.parquet'").fetch_arrow_table()
+    scan = duckdb.connect().execute(f"select * from '{scanned}.scan.parquet'").to_arrow_table()
     assert canonical(scan, expected.schema) == canonical(expected, expected.schema)
 
 
