@@ -52,6 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="read every current lake file whole, checksums verified; move damaged ones aside",
     )
     verify.add_argument("--date", action="append", help="only this date, YYYY-MM-DD (repeatable; default: all)")
+    check = commands.add_parser(
+        "check",
+        parents=[common],
+        help="run the data checks (sql/checks/) on a date's committed data, record them, rebuild the views",
+    )
+    check.add_argument("--date", required=True, help="the date to check, YYYY-MM-DD")
+    check.add_argument("--expect-empty", action="store_true", help="the date is known to have no files: say so")
+    check.add_argument("--no-views", action="store_true", help="do not rebuild the DuckDB views afterwards")
     repair = commands.add_parser(
         "repair",
         parents=[common],
@@ -116,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline.checks import run_checks
     from pipeline.run import run_partition
     from pipeline.views import build_database, check_database_target
 
@@ -127,13 +136,21 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         f"{day}: {row['files_seen']} files -> {row['documents']} documents "
         f"({row['duplicates']} exact duplicates), {row['rejects']} rejects; run {row['run_id']}"
     )
+    try:  # before the views, so that they show the checks too; --allow-missing says an empty day is expected
+        outcome = run_checks(settings, day, expect_empty=args.allow_missing)
+    except UserError as error:
+        raise UserError(f"{error}; {day} is committed: run `news-etl check --date {day}` once that is fixed") from None
     if not args.no_views:
         try:
             build_database(settings.lake, settings.db)
         except UserError as error:
             raise UserError(f"{error}; {day} is committed: run `news-etl views` once that is fixed") from None
         print(f"views: {settings.db}")
-    return 0
+    for result in outcome.results:
+        if result.status != "pass":
+            print(result.line())
+    print(outcome.line())
+    return 1 if outcome.failed else 0
 
 
 def cmd_views(settings: Settings, args: argparse.Namespace) -> int:
@@ -171,6 +188,19 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline.checks import run_checks
+    from pipeline.views import build_database
+
+    outcome = run_checks(settings, parse_date(args.date), expect_empty=args.expect_empty)
+    for result in outcome.results:
+        print(result.line())
+    if not args.no_views:
+        build_database(settings.lake, settings.db)
+    print(outcome.line())
+    return 1 if outcome.failed else 0
+
+
 def cmd_repair(settings: Settings, args: argparse.Namespace) -> int:
     from pipeline.lake import repair
     from pipeline.views import build_database
@@ -205,6 +235,7 @@ COMMANDS = {
     "views": cmd_views,
     "sql": cmd_sql,
     "verify": cmd_verify,
+    "check": cmd_check,
     "repair": cmd_repair,
     "eval": cmd_eval,
 }
