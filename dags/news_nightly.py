@@ -160,7 +160,7 @@ def news_nightly() -> None:
             outlet_events[LAKE_ASSETS[table]].extra = extra | produced
         return {k: str(v) for k, v in row.items()}
 
-    @task(outlets=[LAKE_ASSETS[CHECKS.name]])
+    @task(outlets=[LAKE_ASSETS[CHECKS.name]], multiple_outputs=False)  # one XCom: "checks" is also its own key
     def check(
         committed: dict[str, Any], params: dict[str, Any], ti: Any = None, outlet_events: Any = None
     ) -> dict[str, Any]:
@@ -192,7 +192,7 @@ def news_nightly() -> None:
             return build_database(settings.lake, settings.db)
 
     # A run's state is its last tasks': without this one a night whose checks failed would end green.
-    @task(trigger_rule="all_done", retries=0)
+    @task(trigger_rule="all_done", multiple_outputs=False)
     def checks_passed(ti: Any = None) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowFailException
 
