@@ -63,7 +63,11 @@ CHECKS = Table(
             "to a warning), fail (an error-level check)",
         ),
         ("observed", pa.string(), "what was found (of the first violation); null when it passed"),
-        ("expected", pa.string(), "what the check wanted; null when it passed"),
+        (
+            "expected",
+            pa.string(),
+            "what the check wanted; when it passed, the settings it was judged by (reject_rate=0.1, ...)",
+        ),
         ("message", pa.string(), "what is wrong, in words (the first violations); else the check's description"),
         ("checked_at", TIMESTAMP, "when the check run started: one value per check run (the view keeps the newest)"),
     ),
@@ -264,8 +268,9 @@ def evaluate(con: duckdb.DuckDBPyConnection, check: Check, values: dict[str, str
         raise UserError(f"check {check.name} ({check.source}): {str(error).strip().splitlines()[0]}") from None
     if not {"observed", "expected", "message"} <= set(names):
         raise UserError(f"{check.source}: a check returns the columns observed, expected and message")
-    if not rows:
-        return Result(check.name, check.severity, "pass", None, None, check.description)
+    if not rows:  # what it was judged by: a threshold raised to let a night pass shows in its row
+        judged_by = ", ".join(f"{name}={values[name]}" for name in settings_read(check))
+        return Result(check.name, check.severity, "pass", None, judged_by or None, check.description)
     lowered = all(row.get("severity") == "warn" for row in rows)
     status = "fail" if check.severity == "error" and not lowered else "warn"
     messages = [str(row["message"]) for row in rows[:MESSAGES]]
@@ -273,6 +278,12 @@ def evaluate(con: duckdb.DuckDBPyConnection, check: Check, values: dict[str, str
         messages.append(f"and {len(rows) - MESSAGES} more")
     observed, expected = text(rows[0]["observed"]), text(rows[0]["expected"])
     return Result(check.name, check.severity, status, observed, expected, "; ".join(messages))
+
+
+def settings_read(check: Check) -> list[str]:
+    """The thresholds and the expect_empty flag a check's SQL names."""
+    names = {item.name for item in fields(CheckThresholds)} | {"expect_empty"}
+    return sorted(set(re.findall(r"\$\{?([a-z_]+)", check.sql)) & names)
 
 
 def text(value: object) -> str | None:
