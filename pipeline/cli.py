@@ -58,6 +58,12 @@ HELP = {
         "Reads the lake's runs table (no database needed).",
         ["news-etl status", "news-etl status --from 2026-11-01 --to 2026-11-30 --format csv"],
     ),
+    "check": (
+        "run the data checks (sql/checks/) on a date's committed data, record them, rebuild the views",
+        "Prints one line per check; exits 1 when an error-level check fails. `news-etl run` runs them after "
+        "its commit.",
+        ["news-etl check --date 2026-11-24", "news-etl check --date 2026-12-25 --expect-empty"],
+    ),
     "verify": (
         "read every current lake file whole, checksums verified; move damaged ones aside",
         "Exits 1 if a file is damaged; rerun its date to repair it.",
@@ -157,6 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--from", dest="since", help="first date, YYYY-MM-DD")
     status.add_argument("--to", dest="until", help="last date, YYYY-MM-DD")
     add_format(status)
+
+    check = command("check", where)
+    check.add_argument("--date", required=True, help="the date to check, YYYY-MM-DD")
+    check.add_argument("--expect-empty", action="store_true", help="the date is known to have no files: say so")
+    check.add_argument("--no-views", action="store_true", help="do not rebuild the DuckDB views afterwards")
 
     verify = command("verify", where)
     verify.add_argument("--date", action="append", help="only this date, YYYY-MM-DD (repeatable; default: all)")
@@ -264,6 +275,7 @@ COMMANDS = {
     "views": commands.cmd_views,
     "sql": commands.cmd_sql,
     "status": commands.cmd_status,
+    "check": commands.cmd_check,
     "verify": commands.cmd_verify,
     "repair": commands.cmd_repair,
     "migrate": commands.cmd_migrate,

@@ -24,6 +24,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     started = time.monotonic()
     day = parse_date(args.date)
     log.info("news-etl run %s: starting (spaCy and the model take a few seconds to load)", day)
+    from pipeline.checks import run_checks
     from pipeline.run import run_partition
     from pipeline.views import build_database, check_database_target
 
@@ -31,22 +32,32 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         check_database_target(settings.db)
     row = run_partition(settings, day, workers=args.workers, allow_missing=args.allow_missing, force=args.force)
     seconds = time.monotonic() - started
-    if args.json:
-        summary = {k: row[k] for k in ("date", "run_id", "files_seen", "documents", "duplicates", "rejects")}
-        print(json.dumps(summary | {"rows": row["rows"], "seconds": round(seconds, 1)}))
-    else:
+    if not args.json:
         print(
             f"{day}: {row['files_seen']} files -> {row['documents']} documents "
             f"({row['duplicates']} exact duplicates), {row['rejects']} rejects in {seconds:.0f} s; run {row['run_id']}"
         )
+    try:  # before the views, so that they show the checks too; --allow-missing says an empty day is expected
+        outcome = run_checks(settings, day, expect_empty=args.allow_missing)
+    except UserError as error:
+        raise UserError(f"{error}; {day} is committed: run `news-etl check --date {day}` once that is fixed") from None
     if not args.no_views:
         try:
             build_database(settings.lake, settings.db)
         except UserError as error:
             raise UserError(f"{error}; {day} is committed: run `news-etl views` once that is fixed") from None
-        if not args.json:
+    if args.json:
+        summary = {k: row[k] for k in ("date", "run_id", "files_seen", "documents", "duplicates", "rejects")}
+        failing = [r.check for r in outcome.results if r.status != "pass"]
+        print(json.dumps(summary | {"rows": row["rows"], "seconds": round(seconds, 1), "checks_not_passing": failing}))
+    else:
+        if not args.no_views:
             print(f"views: {settings.db}")
-    return 0
+        for result in outcome.results:
+            if result.status != "pass":
+                print(result.line())
+        print(outcome.line())
+    return 1 if outcome.failed else 0
 
 
 def cmd_views(settings: Settings, args: argparse.Namespace) -> int:
@@ -107,6 +118,19 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
         raise UserError(f"no committed date in {settings.lake}" + (" in that range" if since or until else ""))
     print(render(columns, rows, args.format or default_format(sys.stdout)), end="")
     return 0
+
+
+def cmd_check(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline.checks import run_checks
+    from pipeline.views import build_database
+
+    outcome = run_checks(settings, parse_date(args.date), expect_empty=args.expect_empty)
+    for result in outcome.results:
+        print(result.line())
+    if not args.no_views:
+        build_database(settings.lake, settings.db)
+    print(outcome.line())
+    return 1 if outcome.failed else 0
 
 
 def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:

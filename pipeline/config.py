@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import calendar
+import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +25,47 @@ MIN_RETENTION_HOURS = 168
 
 
 @dataclass(frozen=True)
+class CheckThresholds:
+    """The data checks' thresholds: each field is `$<name>` in the SQL of sql/checks/ and is set by the
+    environment variable NEWS_CHECK_<NAME>; its metadata gives the range it must lie in (README, "Operating the
+    nightly job", says what each one means)."""
+
+    history_dates: int = field(default=7, metadata={"range": (1, 366)})  # trailing committed dates compared with
+    min_history: int = field(default=3, metadata={"range": (1, 366)})  # fewer earlier dates: volume only warns
+    volume_low: float = field(default=0.3, metadata={"range": (0, 1)})  # files < this x the median: fail
+    volume_high: float = field(default=3.0, metadata={"range": (1, math.inf)})  # files > this x the median: fail
+    reject_rate: float = field(default=0.1, metadata={"range": (0, 1)})  # share of files rejected: fail above
+    language_jump: float = field(default=0.15, metadata={"range": (0, 1)})  # rise of the not-analysed share: warn
+    duplicate_jump: float = field(default=0.15, metadata={"range": (0, 1)})  # rise of the exact-duplicate share
+    drift: float = field(default=0.5, metadata={"range": (0, math.inf)})  # relative distance from the median: warn
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> CheckThresholds:
+        values: dict[str, int | float] = {}
+        for item in fields(cls):
+            name, (low, high) = f"NEWS_CHECK_{item.name.upper()}", item.metadata["range"]
+            text = env.get(name)
+            if not text:
+                continue
+            try:
+                value = int(text) if item.type == "int" else float(text)
+            except ValueError:
+                value = math.nan
+            if not low <= value <= high:  # nan fails both
+                kind = "a whole number" if item.type == "int" else "a number"
+                bounds = f"of at least {low}" if high == math.inf else f"from {low} to {high}"
+                raise UserError(f"{name}={text!r}: expected {kind} {bounds}")
+            values[item.name] = value
+        thresholds = cls(**values)  # type: ignore[arg-type]
+        if thresholds.min_history > thresholds.history_dates:
+            raise UserError(
+                f"NEWS_CHECK_MIN_HISTORY={thresholds.min_history} is more than NEWS_CHECK_HISTORY_DATES="
+                f"{thresholds.history_dates}: the volume check could never fail"
+            )
+        return thresholds
+
+
+@dataclass(frozen=True)
 class Settings:
     raw_root: Location  # a local folder or s3://bucket/prefix
     lake: Location
@@ -37,6 +79,7 @@ class Settings:
     io_threads: int = IO_THREADS  # files hashed at once by the plan, and connections to an object store
     lock_stale_seconds: int = 1800  # a date's lock whose run has not been heard from for this long is dead
     retention_hours: int = MIN_RETENTION_HOURS  # `news-etl maintain` deletes files replaced longer ago than this
+    checks: CheckThresholds = CheckThresholds()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -53,6 +96,7 @@ class Settings:
             io_threads=positive_int(env, "NEWS_IO_THREADS", IO_THREADS),
             lock_stale_seconds=positive_int(env, "NEWS_LOCK_STALE_SECONDS", 1800),
             retention_hours=checked_retention(positive_int(env, "NEWS_RETENTION_HOURS", MIN_RETENTION_HOURS)),
+            checks=CheckThresholds.from_env(env),
         )
         settings = replace(settings, **given)  # type: ignore[arg-type]
         return replace(

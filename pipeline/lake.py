@@ -285,9 +285,10 @@ def current_files(lake: Location, table: Table, runs: dict[str, str]) -> dict[st
     half done or crashed, the files the current run recorded in its runs row (still on disk: vacuum keeps
     replaced files for a week; or its compacted files, see recorded_files). Every run writes at least one file
     per table and date, so an empty partition is never a table without rows. That is how the views never mix
-    one run's table with another's."""
-    if table is RUNS:
-        return delta.partitions(delta.open_table(lake, RUNS))
+    one run's table with another's. A history table (runs, checks: see Table.per_run) only ever gains files,
+    each one whole commit or check run: every file of its partition is current."""
+    if not table.per_run:
+        return delta.partitions(delta.open_table(lake, table))
     partitions = delta.partitions(delta.open_table(lake, table))
     found = {}
     for day, run_id in runs.items():

@@ -4,11 +4,14 @@ incremental carry-over, the commit's row counts, the Airflow assets, the staging
 reference. Tables with an `extract` function are made from each document's spaCy Doc, in this order (a later
 one may read an earlier one's rows, as quotes read entities).
 
+The checks table comes last: the data checks (checks.py) write it after a commit, not the runs.
+
 Adding a table: declare it in a module of pipeline/extract/ (see sentences.py), add it here, add tests.
 """
 
 from __future__ import annotations
 
+from pipeline.checks import CHECKS
 from pipeline.documents import REJECTS
 from pipeline.extract.document import DOCUMENTS
 from pipeline.extract.entities import ENTITIES
@@ -27,6 +30,7 @@ TABLES: list[Table] = [
     REJECTS,
     NEAR_DUPLICATES,
     RUNS,
+    CHECKS,
 ]
 
 
@@ -45,5 +49,10 @@ def extracted_tables() -> tuple[Table, ...]:
 
 
 def run_tables() -> tuple[Table, ...]:
-    """Every table whose files are named by run and shard (all but runs)."""
-    return tuple(t for t in TABLES if t.written_by != "run")
+    """Every table whose files are named by run and shard, which every run writes (all but runs and checks)."""
+    return tuple(t for t in TABLES if t.per_run)
+
+
+def committed_tables() -> tuple[Table, ...]:
+    """Every table a commit publishes: the run's tables and its runs row (the checks come after it)."""
+    return tuple(t for t in TABLES if t.written_by != "check")

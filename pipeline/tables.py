@@ -35,7 +35,8 @@ class Table:
     """One lake table: what it holds, its columns (name, type, description), and who writes its rows.
 
     written_by: "shard" (a row set per document, written by the shards and carried over by incremental reruns),
-    "commit" (computed by the commit from the whole partition), "run" (the runs table itself).
+    "commit" (computed by the commit from the whole partition), "run" (the runs table itself), "check" (the
+    checks table: results of the data checks, appended by each check run after a commit; see checks.py).
     extract: for tables made from a document's spaCy Doc, the pure function that makes the rows of one Part.
     index: the column numbering a document's rows 0, 1, 2...; it continues across the parts of a huge text.
     key: the column that says which input a row belongs to (what the carry-over selects by).
@@ -45,14 +46,20 @@ class Table:
     name: str
     description: str
     columns: tuple[tuple[str, pa.DataType, str], ...]
-    written_by: Literal["shard", "commit", "run"] = "shard"
+    written_by: Literal["shard", "commit", "run", "check"] = "shard"
     key: str = "doc_id"
     index: str | None = None
     extract: Callable[[Part], list[Row]] | None = field(default=None, compare=False)
 
     @property
+    def per_run(self) -> bool:
+        """Its files are a run's (<run_id>-<shard>.parquet), and each commit replaces the date's partition with
+        them. The others, runs and checks, are histories: each commit or check run only adds a file."""
+        return self.written_by in ("shard", "commit")
+
+    @property
     def all_columns(self) -> tuple[tuple[str, pa.DataType, str], ...]:
-        return self.columns if self.written_by == "run" else (*self.columns, RUN_ID)
+        return (*self.columns, RUN_ID) if self.per_run else self.columns
 
     @property
     def schema(self) -> pa.Schema:

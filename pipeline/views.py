@@ -128,7 +128,7 @@ def lake_files(lake: Location) -> dict[str, list[str]]:
     """Every table's files that hold current rows (see lake.current_files), as paths DuckDB reads."""
     runs = current_runs(lake)
     return {
-        table.name: [str(path) for day in sorted(runs) for path in lake_paths(lake, table, current[day])]
+        table.name: [str(path) for day in sorted(runs) for path in lake_paths(lake, table, current.get(day, []))]
         for table in TABLES
         for current in [current_files(lake, table, runs)]
     }

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from conftest import SAMPLE_DATES, SAMPLE_RAW, make_settings
-from pipeline.registry import TABLES
+from pipeline.registry import run_tables
 from pipeline.run import run_partition
 from pipeline.views import build_database
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 NEWS_ETL = Path(sys.executable).parent / "news-etl"
 DAY = SAMPLE_DATES[0].isoformat()
-DATA_TABLES = [t.name for t in TABLES if t.written_by != "run"]
+DATA_TABLES = [t.name for t in run_tables()]
 
 # Runs the CLI's run in this process and kills it (SIGKILL) once N Delta commits of its commit are done:
 # 0 = only the intent is written; len(DATA_TABLES) = every table replaced, the runs row not yet added;

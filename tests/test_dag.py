@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from conftest import REPO, SAMPLE_DATES, SAMPLE_RAW, sample_files
-from pipeline.registry import TABLES
+from pipeline.registry import TABLES, committed_tables
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +34,10 @@ def test_dagbag_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
     dag = dagbag.dags["news_nightly"]
     assert dag is not None
-    assert [t.task_id for t in dag.topological_sort()] == ["plan", "extract", "commit", "refresh_views"]
+    order = [t.task_id for t in dag.topological_sort()]
+    assert order[:4] == ["plan", "extract", "commit", "check"]
+    assert set(order[4:]) == {"refresh_views", "checks_passed"}
+    assert dag.get_task("refresh_views").upstream_task_ids == {"commit", "check"}
     assert dag.catchup is False
     assert all(t.retries >= 1 and t.execution_timeout is not None for t in dag.tasks)
 
@@ -65,15 +68,25 @@ def test_dag_run_over_the_sample_corpus(dagbag, tmp_path, monkeypatch):
         assert con.execute("select count(*) from entities").fetchone()[0] > 100
         counts = {t.name: con.execute(f"select count(*) from lake.{t.name}").fetchone()[0] for t in TABLES}
         (etl_run_id,) = con.execute("select run_id from current_runs").fetchone()
-    # Every lake table is an asset; the commit's event on each says which date and how many rows.
+    # Every lake table is an asset; the commit's event on each says which date, how many rows and what the date
+    # produced; the check task's, on the checks table, says how the checks went.
     events = asset_events(run.run_id)
     assert set(events) == {f"news_lake_{t.name}" for t in TABLES}
-    for table in TABLES:
-        assert events[f"news_lake_{table.name}"] == {
-            "date": day.isoformat(),
-            "run_id": etl_run_id,
-            "rows": counts[table.name],
-        }
+    produced = {"files": n_files, "documents": docs, "rejects": rejects}
+    for table in committed_tables():
+        assert (
+            events[f"news_lake_{table.name}"]
+            == {
+                "date": day.isoformat(),
+                "run_id": etl_run_id,
+                "rows": counts[table.name],
+            }
+            | produced
+        )
+    checks = events["news_lake_checks"]
+    expected = {"date": day.isoformat(), "run_id": etl_run_id, **produced, "failing": []}
+    assert checks == expected | {"checks": checks["checks"]}
+    assert checks["checks"]["fail"] == [] and len(checks["checks"]["pass"]) == counts["checks"]
 
 
 def asset_events(dag_run_id: str) -> dict[str, dict]:
@@ -88,6 +101,61 @@ def asset_events(dag_run_id: str) -> dict[str, dict]:
             .where(AssetEvent.source_run_id == dag_run_id)
         ).all()
     return {name: extra for name, extra in rows}
+
+
+def task_states(run) -> dict[str, str]:
+    return {ti.task_id: ti.state for ti in run.get_task_instances()}
+
+
+def xcom(dag_run_id: str, task_id: str, key: str):
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        return session.scalar(
+            select(XComModel.value).where(
+                XComModel.run_id == dag_run_id, XComModel.task_id == task_id, XComModel.key == key
+            )
+        )
+
+
+def test_a_scheduled_night_without_files_fails_its_checks_and_still_refreshes(
+    dagbag, tmp_path, monkeypatch, capfd, caplog
+):
+    monkeypatch.setenv("NEWS_DATA_ROOT", str(tmp_path))  # tmp_path/raw does not exist: no landing folder
+    dag = dagbag.dags["news_nightly"]
+    run = dag.test(logical_date=datetime(2026, 11, 24, 2, 0, tzinfo=UTC))  # the 02:00 run for the 23rd
+    assert run.state == "failed"
+    states = task_states(run)
+    assert states == {
+        "plan": "success",
+        "extract": "success",
+        "commit": "success",
+        "check": "failed",
+        "refresh_views": "success",
+        "checks_passed": "failed",
+    }
+    # The failing check's message comes first in the check task's log, and in its exception.
+    logged = [r.getMessage() for r in caplog.records if r.name == "pipeline.checks"]
+    assert logged[0].startswith("fail  landing_folder [error]: no files in the landing folder (0 ignored")
+    assert logged[-1].endswith("12 pass, 0 warn, 1 fail (landing_folder)")
+    out, err = capfd.readouterr()
+    assert "AirflowFailException: landing_folder: no files in the landing folder" in out + err
+    summary = xcom(run.run_id, "check", "checks")  # what the date produced, even though the task failed
+    assert summary["date"] == "2026-11-23" and (summary["files"], summary["documents"], summary["rejects"]) == (0, 0, 0)
+    assert summary["checks"]["fail"] == ["landing_folder"]
+    assert "news_lake_checks" not in asset_events(run.run_id)  # a failed check run publishes no checks event
+    with duckdb.connect(str(tmp_path / "news.duckdb"), read_only=True) as con:  # refreshed after the checks
+        assert con.execute("select check_name from checks where status = 'fail'").fetchall() == [("landing_folder",)]
+
+    # The same day, run by hand and said to be empty: green, and the views show the checks passing.
+    run = dagbag.dags["news_nightly"].test(run_conf={"date": "2026-11-23", "expect_empty": True})
+    assert run.state == "success"
+    assert task_states(run)["checks_passed"] == "success"
+    assert xcom(run.run_id, "checks_passed", "return_value")["checks"]["fail"] == []
+    with duckdb.connect(str(tmp_path / "news.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from checks where is_current and status != 'pass'").fetchone() == (0,)
 
 
 def test_run_without_a_date_takes_its_data_interval_day(dagbag, tmp_path, monkeypatch):
