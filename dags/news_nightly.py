@@ -6,7 +6,8 @@ Each night at 02:00 UTC, processes the previous day's landing folder `RAW/<YYYY-
 1. **plan**: list and hash the files, mark exact duplicates, deal them into shards;
 2. **extract** (one mapped task per shard): decode, spaCy, write one Parquet file per table;
 3. **commit**: check every file became a document or a reject, then publish the partition atomically;
-4. **refresh_views**: rebuild the DuckDB database of views.
+4. **refresh_views**: rebuild the DuckDB database of views;
+5. **index_search** (beside it): bring the full-text search index up to date with the commit.
 
 Trigger it by hand with a **date** to (re)process one day, or start a backfill for a range.
 Paths and the model come from the environment (`NEWS_DATA_ROOT`, `NEWS_RAW_ROOT`, `NEWS_LAKE`, `NEWS_DB`,
@@ -116,10 +117,18 @@ def news_nightly() -> None:
             settings = task_settings()
             return build_database(settings.lake, settings.db)
 
+    @task
+    def index_search() -> dict[str, Any]:
+        from pipeline.search import update_index
+
+        with fail_without_retry():
+            report = update_index(task_settings())
+        return {"dates": report.dates, "documents": report.documents}
+
     shards = plan()
     etl_run_id = shards["etl_run_id"]
     receipts = extract.partial(etl_run_id=etl_run_id).expand(shard=shards)
-    commit(etl_run_id, receipts) >> refresh_views()
+    commit(etl_run_id, receipts) >> [refresh_views(), index_search()]
 
 
 news_nightly()

@@ -37,6 +37,7 @@ class Settings:
     io_threads: int = IO_THREADS  # files hashed at once by the plan, and connections to an object store
     lock_stale_seconds: int = 1800  # a date's lock whose run has not been heard from for this long is dead
     retention_hours: int = MIN_RETENTION_HOURS  # `news-etl maintain` deletes files replaced longer ago than this
+    search_index: Path | None = None  # the full-text index (a local folder); from_env: beside db, news.search
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -55,11 +56,16 @@ class Settings:
             retention_hours=checked_retention(positive_int(env, "NEWS_RETENTION_HOURS", MIN_RETENTION_HOURS)),
         )
         settings = replace(settings, **given)  # type: ignore[arg-type]
+        db = location_on_disk(settings.db)
+        index = settings.search_index or env.get("NEWS_SEARCH_INDEX") or db.with_suffix(".search")
+        if "://" in os.fspath(index):
+            raise UserError(f"search index {os.fspath(index)}: it lives on a local disk (NEWS_SEARCH_INDEX)")
         return replace(
             settings,
             raw_root=location(settings.raw_root, settings.io_threads),
             lake=location(settings.lake, settings.io_threads),
-            db=location_on_disk(settings.db),
+            db=db,
+            search_index=Path(index).expanduser().absolute(),
         )
 
 

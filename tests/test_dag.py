@@ -10,6 +10,7 @@ import pytest
 
 from conftest import REPO, SAMPLE_DATES, SAMPLE_RAW, sample_files
 from pipeline.registry import TABLES
+from pipeline.search.index import read_state
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +35,8 @@ def test_dagbag_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
     dag = dagbag.dags["news_nightly"]
     assert dag is not None
-    assert [t.task_id for t in dag.topological_sort()] == ["plan", "extract", "commit", "refresh_views"]
+    order = [t.task_id for t in dag.topological_sort()]
+    assert order[:3] == ["plan", "extract", "commit"] and set(order[3:]) == {"refresh_views", "index_search"}
     assert dag.catchup is False
     assert all(t.retries >= 1 and t.execution_timeout is not None for t in dag.tasks)
 
@@ -65,6 +67,8 @@ def test_dag_run_over_the_sample_corpus(dagbag, tmp_path, monkeypatch):
         assert con.execute("select count(*) from entities").fetchone()[0] > 100
         counts = {t.name: con.execute(f"select count(*) from lake.{t.name}").fetchone()[0] for t in TABLES}
         (etl_run_id,) = con.execute("select run_id from current_runs").fetchone()
+    # The search index holds the committed run, beside the database.
+    assert read_state(tmp_path / "news.search").runs() == {day.isoformat(): etl_run_id}
     # Every lake table is an asset; the commit's event on each says which date and how many rows.
     events = asset_events(run.run_id)
     assert set(events) == {f"news_lake_{t.name}" for t in TABLES}
