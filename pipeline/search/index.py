@@ -16,6 +16,7 @@ so a search never sees a half-made update.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import logging
@@ -30,11 +31,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import tantivy
 
+from pipeline import delta
 from pipeline.errors import UserError
 from pipeline.extract.document import DOCUMENTS
 from pipeline.extract.entities import ENTITIES
 from pipeline.extract.quotes import QUOTES
-from pipeline.lake import current_files, current_runs, lake_paths
+from pipeline.lake import RUNS, current_files, current_runs, lake_paths
 from pipeline.search.schema import ANALYSERS, FORMAT, SCHEMA, day_number, index_document
 from pipeline.storage import Location
 from pipeline.tables import read_files
@@ -60,6 +62,12 @@ class State:
     lake: str
     dates: dict[str, dict[str, Any]] = field(default_factory=dict)
     format: int = FORMAT
+    runs_version: int | None = None  # the runs table's Delta version the dates were read at
+
+    def current(self, lake: str, runs_version: int | None) -> bool:
+        """True when nothing was committed since: the runs table is still at the version recorded (one
+        listing of its log tells; reading the runs themselves means replaying the log, a year of commits)."""
+        return self.format == FORMAT and self.lake == lake and self.runs_version == runs_version
 
     def runs(self) -> dict[str, str]:
         return {day: entry["run_id"] for day, entry in self.dates.items()}
@@ -103,7 +111,7 @@ def plan_update(state: State | None, lake: str, runs: dict[str, str], rebuild: b
 def read_state(folder: Path) -> State | None:
     try:
         raw = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
-        return State(raw["lake"], raw["dates"], raw["format"])
+        return State(raw["lake"], raw["dates"], raw["format"], raw.get("runs_version"))
     except FileNotFoundError:
         return None
     except (ValueError, KeyError, TypeError):  # a damaged record: the index is rebuilt
@@ -112,7 +120,8 @@ def read_state(folder: Path) -> State | None:
 
 def write_state(folder: Path, state: State) -> None:
     tmp = folder / f".{STATE_FILE}.tmp"
-    tmp.write_text(json.dumps({"format": state.format, "lake": state.lake, "dates": state.dates}, indent=1))
+    record = {"format": state.format, "lake": state.lake, "runs_version": state.runs_version, "dates": state.dates}
+    tmp.write_text(json.dumps(record, indent=1))
     os.replace(tmp, folder / STATE_FILE)
 
 
@@ -130,6 +139,20 @@ def locked(folder: Path, exclusive: bool) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+_OPEN: dict[Path, tuple[tuple[int, int], tantivy.Index]] = {}
+
+
+def searcher(folder: Path) -> tantivy.Searcher:
+    """A searcher of the index, kept open in the process while its record is unchanged (a notebook asking
+    again pays no opening), opened again after any update."""
+    info = (folder / STATE_FILE).stat()
+    key = (info.st_ino, info.st_mtime_ns)
+    cached = _OPEN.get(folder)
+    if cached is None or cached[0] != key:
+        cached = _OPEN[folder] = (key, open_index(folder))
+    return cached[1].searcher()
 
 
 def open_index(folder: Path, create: bool = False) -> tantivy.Index:
@@ -159,21 +182,33 @@ def update(folder: Path, lake: Location, rebuild: bool = False, threads: int | N
     """Bring the index at folder up to date with the lake's current runs (or rebuild it whole)."""
     try:
         with locked(folder, exclusive=True):
+            version = delta.latest_version(lake, RUNS)  # before the runs: a commit in between is seen next time
             runs = current_runs(lake)
-            state = read_state(folder) if (folder / STATE_FILE).exists() else None
+            state = read_state(folder)
             plan = plan_update(state, str(lake), runs, rebuild)
             if plan.empty:
+                assert state is not None
+                if state.runs_version != version:
+                    write_state(folder, dataclasses.replace(state, runs_version=version))
                 return Report(None, [], [], 0)
             if plan.rebuild:
                 log.info("search index %s: building it afresh (%s)", folder, plan.rebuild)
                 reset(folder)
                 state = None
-            return apply(folder, lake, runs, plan, state or State(str(lake)), threads)
+            return apply(folder, lake, runs, plan, state or State(str(lake)), threads, version)
     except OSError as error:
         raise UserError(f"cannot update the search index {folder}: {error.strerror or error}") from None
 
 
-def apply(folder: Path, lake: Location, runs: dict[str, str], plan: Plan, state: State, threads: int | None) -> Report:
+def apply(
+    folder: Path,
+    lake: Location,
+    runs: dict[str, str],
+    plan: Plan,
+    state: State,
+    threads: int | None,
+    version: int | None,
+) -> Report:
     index = open_index(folder, create=True)
     dates = dict(state.dates)
     threads = threads or min(2, os.cpu_count() or 1)
@@ -191,9 +226,9 @@ def apply(folder: Path, lake: Location, runs: dict[str, str], plan: Plan, state:
             added += len(docs)
             pending += len(docs)
         if pending >= BATCH_DOCUMENTS:
-            commit(folder, writer, State(str(lake), dict(dates)))
+            commit(folder, writer, State(str(lake), dict(dates), runs_version=state.runs_version))
             writer, pending = index.writer(WRITER_HEAP_BYTES, threads), 0
-    commit(folder, writer, State(str(lake), dates))
+    commit(folder, writer, State(str(lake), dates, runs_version=version))
     log.info(
         "search index %s: %d dates indexed (%d documents), %d removed",
         folder,

@@ -1,7 +1,8 @@
 """Search and attention over time: the two questions asked of the index (index.py).
 
-Every question first compares the index's record with the lake's current runs (one Delta log read) and
-brings the index up to date when they differ, so an answer never comes from a stale index.
+Every question first checks that nothing was committed since the index was updated (the runs table's Delta
+version, from one listing of its log) and otherwise brings the index up to date with the lake's current runs
+first, so an answer never comes from a stale index.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from typing import Any
 
 import tantivy
 
+from pipeline import delta
 from pipeline.errors import UserError
-from pipeline.lake import current_runs
-from pipeline.search.index import State, locked, open_index, plan_update, read_state, update
+from pipeline.lake import RUNS
+from pipeline.search.index import State, locked, read_state, searcher, update
 from pipeline.search.schema import SCHEMA, day_of
 from pipeline.search.translate import to_query
 from pipeline.storage import Location
@@ -35,14 +37,13 @@ ATTEMPTS = 3  # a commit landing between the update and the search: update again
 def reading(folder: Path, lake: Location) -> Iterator[tuple[tantivy.Searcher, State]]:
     """A searcher over an index that holds exactly the lake's current runs, and the index's record."""
     for _ in range(ATTEMPTS):
-        runs = current_runs(lake)
+        version = delta.latest_version(lake, RUNS)
         with locked(folder, exclusive=False):
             state = read_state(folder)
-            if plan_update(state, str(lake), runs).empty:
-                assert state is not None
-                yield open_index(folder).searcher(), state
+            if state is not None and state.current(str(lake), version):
+                yield searcher(folder), state
                 return
-        report = update(folder, lake)
+        report = update(folder, lake)  # reads the current runs, and indexes the dates that changed
         if report.rebuilt:
             log.warning("search index %s built afresh: %s", folder, report.rebuilt)
     raise UserError(f"the lake {lake} keeps changing: the search index {folder} could not catch up; try again")
