@@ -91,3 +91,10 @@ def test_update_plan_from_the_record_and_the_current_runs():
     assert FORMAT != 0
     assert "another lake" in plan_update(state, "/other", state.runs()).rebuild
     assert plan_update(state, lake, state.runs(), rebuild=True).changed == ["2026-11-23", "2026-11-24"]
+
+
+def test_the_record_is_current_while_the_runs_log_has_not_moved():
+    state = State("/lake", {}, FORMAT, runs_version=7)
+    assert state.current("/lake", 7)
+    assert not state.current("/lake", 8)  # a commit since: the runs are read again
+    assert not state.current("/other", 7) and not State("/lake", {}, FORMAT - 1, 7).current("/lake", 7)
