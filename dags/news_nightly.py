@@ -12,6 +12,7 @@ Each night at 02:00 UTC, processes the previous day's landing folder `RAW/<YYYY-
 5. **refresh_views**: rebuild the DuckDB database of views, whatever the checks said;
 6. **checks_passed**: fails the run when the checks did (the refresh, last, succeeds either way); its return
    value says what the date produced and which checks failed.
+7. **index_search** (after the commit, beside the checks): bring the full-text search index up to date.
 
 Trigger it by hand with a **date** to (re)process one day, or start a backfill for a range; say **expect_empty**
 for a day known to have no files.
@@ -168,6 +169,14 @@ def news_nightly() -> None:
             raise AirflowFailException(f"error-level checks failed for {summary['date']}: {summary['checks']['fail']}")
         return summary
 
+    @task
+    def index_search() -> dict[str, Any]:
+        from pipeline.search import update_index
+
+        with fail_without_retry():
+            report = update_index(task_settings())
+        return {"dates": report.dates, "documents": report.documents}
+
     shards = plan()
     etl_run_id = shards["etl_run_id"]
     receipts = extract.partial(etl_run_id=etl_run_id).expand(shard=shards)
@@ -175,6 +184,7 @@ def news_nightly() -> None:
     checked = check(committed)
     [committed, checked] >> refresh_views()
     checked >> checks_passed()
+    committed >> index_search()
 
 
 news_nightly()

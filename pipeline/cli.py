@@ -85,6 +85,28 @@ HELP = {
         "Never deletes a file the views read; keeps time travel for at least 7 days.",
         ["news-etl maintain --dry-run", "news-etl maintain --retention-hours 336"],
     ),
+    "search": (
+        "full-text search of the current documents, best matches first (BM25), with snippets",
+        'Words match whole words in any case, not stemmed; "phrases", AND (implied), OR, NOT or -word, '
+        "(parentheses), prefix*, and the fields title:, entity: (a canonical entity key), speaker: (a quoted "
+        "speaker) and lang:. Exact duplicates are not indexed. The index (NEWS_SEARCH_INDEX, beside the database) "
+        "is brought up to date with the lake's current runs first; --rebuild makes it afresh from the lake.",
+        [
+            'news-etl search "rafah"',
+            "news-etl search '\"white house\" AND (budget OR tariff*) -trump' --from 2026-11-01 --limit 5",
+            'news-etl search \'entity:"antony blinken" speaker:"annelise vogt"\' --format json',
+            "news-etl search --rebuild",
+        ],
+    ),
+    "attention": (
+        "attention over time: per date, the current documents, those matching the query, and their share",
+        "One row per date from --from to --to (default: the first and last committed dates), dates without "
+        "documents as zeros; documents exclude exact duplicates. The query language is search's.",
+        [
+            'news-etl attention "rafah" --from 2026-11-01 --to 2026-11-30',
+            'news-etl attention "title:ceasefire" --format csv',
+        ],
+    ),
     "eval": (
         "measure extraction against a gold standard; prints JSON",
         "Scores named entities or quotations against gold annotations (see docs/quality.md).",
@@ -150,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="analyse every file again, even if unchanged")
     run.add_argument("--no-views", action="store_true", help="do not rebuild the DuckDB views afterwards")
     run.add_argument("--json", action="store_true", help="print the run's summary as one JSON object")
+    run.add_argument("--no-index", action="store_true", help="do not update the search index afterwards")
 
     command("views", where)
 
@@ -181,6 +204,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep replaced files this long, at least 168 (env NEWS_RETENTION_HOURS; 168)",
     )
     maintain.add_argument("--dry-run", action="store_true", help="report what would be done; change nothing")
+
+    index = Parser(add_help=False)
+    index.add_argument("--index", help="the search index, a local folder (env NEWS_SEARCH_INDEX; beside --db)")
+    index.add_argument("--from", dest="since", help="first date, YYYY-MM-DD")
+    index.add_argument("--to", dest="until", help="last date, YYYY-MM-DD")
+    search = command("search", where, index)
+    search.add_argument("query", nargs="?", help="the query (see above); optional with --rebuild")
+    search.add_argument("--limit", type=positive_int, default=20, help="documents to show (default 20)")
+    search.add_argument("--rebuild", action="store_true", help="build the index afresh from the lake first")
+    add_format(search)
+    attention = command("attention", where, index)
+    attention.add_argument("query", help="the query (the language of search)")
+    add_format(attention)
 
     evaluate = command("eval")
     kinds = evaluate.add_subparsers(dest="kind", required=True, parser_class=Parser, metavar="KIND")
@@ -252,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
             db=getattr(args, "db", None),
             raw_root=getattr(args, "raw_root", None),
             model=getattr(args, "model", None),
+            search_index=getattr(args, "index", None),
         )
         return COMMANDS[args.command](settings, args)
     except UserError as error:
@@ -281,6 +318,8 @@ COMMANDS = {
     "migrate": commands.cmd_migrate,
     "maintain": commands.cmd_maintain,
     "eval": commands.cmd_eval,
+    "search": commands.cmd_search,
+    "attention": commands.cmd_attention,
 }
 
 if __name__ == "__main__":

@@ -46,18 +46,32 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             build_database(settings.lake, settings.db)
         except UserError as error:
             raise UserError(f"{error}; {day} is committed: run `news-etl views` once that is fixed") from None
+    if not args.json and not args.no_views:
+        print(f"views: {settings.db}")
+    if not args.no_index:
+        index_after_commit(settings, day.isoformat(), quiet=args.json)
     if args.json:
         summary = {k: row[k] for k in ("date", "run_id", "files_seen", "documents", "duplicates", "rejects")}
         failing = [r.check for r in outcome.results if r.status != "pass"]
         print(json.dumps(summary | {"rows": row["rows"], "seconds": round(seconds, 1), "checks_not_passing": failing}))
     else:
-        if not args.no_views:
-            print(f"views: {settings.db}")
         for result in outcome.results:
             if result.status != "pass":
                 print(result.line())
         print(outcome.line())
     return 1 if outcome.failed else 0
+
+
+def index_after_commit(settings: Settings, day: str, quiet: bool) -> None:
+    """The committed date into the search index (every other changed date too): run's last step."""
+    from pipeline.search import index_folder, update_index
+
+    try:
+        report = update_index(settings)
+    except UserError as error:
+        raise UserError(f"{error}; {day} is committed: `news-etl search --rebuild` once that is fixed") from None
+    if not quiet:
+        print(f"search index: {index_folder(settings)} ({len(report.dates)} dates indexed)")
 
 
 def cmd_views(settings: Settings, args: argparse.Namespace) -> int:
@@ -218,4 +232,41 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
             raise UserError(f"no split folder at {args.split}")
         result = evaluate_quotes(args.split, settings)
     print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_search(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline import search
+    from pipeline.search.lookup import SEARCH_COLUMNS
+
+    since, until = (parse_date(d) if d else None for d in (args.since, args.until))
+    if args.rebuild:
+        report = search.update_index(settings, rebuild=True)
+        print(
+            f"search index {search.index_folder(settings)}: {report.documents} documents of {len(report.dates)} dates"
+        )
+        if args.query is None:
+            return 0
+    if args.query is None:
+        raise UserError('no query given: news-etl search "QUERY" (see --help for the query language)')
+    rows = search.search(settings, args.query, since, until, args.limit)
+    if not rows:
+        print("no current document matches", file=sys.stderr)
+    shown = [[row[c] for c in SEARCH_COLUMNS] for row in rows]
+    print(render(SEARCH_COLUMNS, shown, args.format or default_format(sys.stdout)), end="")
+    return 0
+
+
+def cmd_attention(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline import search
+    from pipeline.search.lookup import ATTENTION_COLUMNS
+
+    since, until = (parse_date(d) if d else None for d in (args.since, args.until))
+    rows = search.attention(settings, args.query, since, until)
+    fmt = args.format or default_format(sys.stdout)
+    # A table is read by people: four decimals; the other formats carry the whole value.
+    shown = [
+        [row[c] if c != "share" or fmt != "table" else round(row[c], 4) for c in ATTENTION_COLUMNS] for row in rows
+    ]
+    print(render(ATTENTION_COLUMNS, shown, fmt), end="")
     return 0

@@ -80,6 +80,7 @@ class Settings:
     lock_stale_seconds: int = 1800  # a date's lock whose run has not been heard from for this long is dead
     retention_hours: int = MIN_RETENTION_HOURS  # `news-etl maintain` deletes files replaced longer ago than this
     checks: CheckThresholds = CheckThresholds()
+    search_index: Path | None = None  # the full-text index (a local folder); from_env: beside db, news.search
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -99,11 +100,16 @@ class Settings:
             checks=CheckThresholds.from_env(env),
         )
         settings = replace(settings, **given)  # type: ignore[arg-type]
+        db = location_on_disk(settings.db)
+        index = settings.search_index or env.get("NEWS_SEARCH_INDEX") or db.with_suffix(".search")
+        if "://" in os.fspath(index):
+            raise UserError(f"search index {os.fspath(index)}: it lives on a local disk (NEWS_SEARCH_INDEX)")
         return replace(
             settings,
             raw_root=location(settings.raw_root, settings.io_threads),
             lake=location(settings.lake, settings.io_threads),
-            db=location_on_disk(settings.db),
+            db=db,
+            search_index=Path(index).expanduser().absolute(),
         )
 
 

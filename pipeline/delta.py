@@ -12,6 +12,7 @@ delta-rs is the only Delta writer here; it is imported by this module alone.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -135,3 +136,17 @@ def create(lake: Location, table: Table, files: dict[str, list[DataFile]]) -> No
         partition_by=[PARTITION],
         storage_options=backend(lake).delta_options(),
     )
+
+
+COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
+
+
+def latest_version(lake: Location, table: Table) -> int | None:
+    """The table's newest commit, from one listing of its log (no log replay): what a cache of something
+    derived from the table compares to know it is unchanged. None before the table's first commit."""
+    log = table_root(lake, table) / "_delta_log"
+    try:
+        versions = [int(m[1]) for path in log.iterdir() if (m := COMMIT_FILE.match(path.name))]
+    except FileNotFoundError:
+        return None
+    return max(versions, default=None)

@@ -10,6 +10,7 @@ import pytest
 
 from conftest import REPO, SAMPLE_DATES, SAMPLE_RAW, sample_files
 from pipeline.registry import TABLES, committed_tables
+from pipeline.search.index import read_state
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +37,7 @@ def test_dagbag_imports_without_errors(dagbag):
     assert dag is not None
     order = [t.task_id for t in dag.topological_sort()]
     assert order[:4] == ["plan", "extract", "commit", "check"]
-    assert set(order[4:]) == {"refresh_views", "checks_passed"}
+    assert set(order[4:]) == {"refresh_views", "checks_passed", "index_search"}
     assert dag.get_task("refresh_views").upstream_task_ids == {"commit", "check"}
     assert dag.catchup is False
     assert all(t.retries >= 1 and t.execution_timeout is not None for t in dag.tasks)
@@ -68,6 +69,8 @@ def test_dag_run_over_the_sample_corpus(dagbag, tmp_path, monkeypatch):
         assert con.execute("select count(*) from entities").fetchone()[0] > 100
         counts = {t.name: con.execute(f"select count(*) from lake.{t.name}").fetchone()[0] for t in TABLES}
         (etl_run_id,) = con.execute("select run_id from current_runs").fetchone()
+    # The search index holds the committed run, beside the database.
+    assert read_state(tmp_path / "news.search").runs() == {day.isoformat(): etl_run_id}
     # Every lake table is an asset; the commit's event on each says which date, how many rows and what the date
     # produced; the check task's, on the checks table, says how the checks went.
     events = asset_events(run.run_id)

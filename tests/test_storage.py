@@ -111,7 +111,7 @@ def test_a_date_on_object_storage_gives_the_same_rows_as_on_disk(s3_env, sample_
     keys = store.find("news/t1/lake")
     assert any(k.startswith(f"news/t1/lake/runs/date={day}/") for k in keys)
     assert not [k for k in keys if k.endswith(".tmp")]
-    assert list(tmp_path.iterdir()) == [db]
+    assert sorted(tmp_path.iterdir()) == [db, tmp_path / "news.search"]  # the search index lives beside the db
 
     # The views read the lake through DuckDB's httpfs, loaded offline from its PyPI package.
     result = cli("sql", "select count(*) as n, count(distinct date) as days from documents", *args[2:])
@@ -120,6 +120,12 @@ def test_a_date_on_object_storage_gives_the_same_rows_as_on_disk(s3_env, sample_
     settings = Settings.from_env(env={}, lake="s3://news/t1/lake", db=db)
     assert query(settings.db, "select count(*) from documents", settings.lake).fetchone() == (expected,)
     assert str(expected) in result.stdout
+    # Search reads the lake on the store; its index is the local folder beside the database.
+    found = cli("attention", "budget", "--format", "json", *args[2:])
+    assert found.returncode == 0, found.stderr
+    assert [row["documents"] for row in json.loads(found.stdout)] == [
+        len([r for r in current_rows(sample_lake.lake, DOCUMENTS, day) if r["duplicate_of"] is None])
+    ]
 
 
 def test_a_run_is_invisible_until_its_commit_adds_the_runs_row(s3_env, tmp_path):
