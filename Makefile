@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export NEWS_DATA_ROOT ?= $(CURDIR)/data
 DEMO_DATES := 2026-11-23 2026-11-24 2026-11-25
 
-.PHONY: install demo test test-fast lint clean airflow browser services scale-demo bench
+.PHONY: install demo test test-fast lint clean airflow airflow-password browser services scale-demo bench
 
 # uv itself comes from PyPI into a private venv; uv then installs the locked environment.
 $(UV):
@@ -55,6 +55,10 @@ clean:
 
 airflow: install
 	bash scripts/airflow.sh
+
+# The URL and admin password of `make airflow` again (it prints them once started, and logs access to a file).
+airflow-password:
+	@bash scripts/airflow.sh password
 
 # The nightly DAG on PostgreSQL + Redis + two Celery workers on this machine, into $(NEWS_DATA_ROOT)/scale
 # (its own lake: a rerun over the demo's lake would take most files over unchanged). See README, "Scaling out".

@@ -62,13 +62,18 @@ MAX_ACTIVE_SHARDS = int(os.environ.get("NEWS_MAX_ACTIVE_SHARDS") or 4)
         "date": Param(
             None,
             type=["null", "string"],
-            format="date",
+            # A text field: `format="date"` would make it the browser's date picker, in the browser's locale
+            # (mm/dd/yyyy). Nested, the format still refuses an impossible date (2026-02-30) at trigger time.
+            pattern=r"^\d{4}-\d{2}-\d{2}$",
+            allOf=[{"format": "date"}],
             title="Date to process",
-            description="The landing folder's date, YYYY-MM-DD. Empty: the run's data interval (yesterday).",
+            description="The landing folder's date, YYYY-MM-DD (such as 2026-11-24). Empty: the day of the run's "
+            "data interval (for a run triggered now: yesterday; before 02:00 UTC, the day before). A backfill "
+            "ignores it: each of its runs processes its own day.",
         ),
         "force": Param(
             False,
-            type="boolean",
+            type=["boolean", "null"],  # with "null" the form does not mark the switch as required
             title="Analyse every file again",
             description="Off: files unchanged since the date's last run (same bytes, model and extractor "
             "version) are taken over from it. On: everything is analysed again.",
@@ -92,14 +97,14 @@ def news_nightly() -> None:
         params: dict[str, Any], ti: Any = None, dag_run: Any = None, data_interval_start: datetime | None = None
     ) -> list[int]:
         """Returns the shards to map over; the run id goes out as a second output (XCom "etl_run_id")."""
-        from pipeline.config import partition_date
+        from pipeline.airflow_tasks import run_day
         from pipeline.run import plan_run
         from pipeline.views import check_database_target
 
         with fail_without_retry():
             settings = task_settings()
             check_database_target(settings.db)  # refresh_views must not find out only after the commit
-            day = partition_date(params.get("date"), data_interval_start, dag_run.run_after if dag_run else None)
+            day = run_day(params.get("date"), dag_run.run_type, data_interval_start, dag_run.run_after)
             owner = f"airflow:{dag_run.dag_id}/{dag_run.run_id}"  # a retried plan takes its own lock back
             planned = plan_run(settings, day, allow_missing=True, force=bool(params.get("force")), owner=owner)
         ti.xcom_push(key="etl_run_id", value=planned["run_id"])

@@ -5,11 +5,15 @@ Imported by the DAG files when they are parsed, so Airflow itself is imported on
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 
-from pipeline.config import Settings
+from pipeline.config import Settings, partition_date
+
+log = logging.getLogger(__name__)
 
 
 def task_settings() -> Settings:
@@ -24,6 +28,17 @@ def task_settings() -> Settings:
         conn = BaseHook.get_connection(conn_id)
         os.environ.update(connection_env(conn.login, conn.password, conn.extra_dejson))  # this task's process only
     return Settings.from_env()
+
+
+def run_day(requested: str | None, run_type: str, interval_start: datetime | None, run_after: datetime | None) -> date:
+    """The day a news_nightly run processes: its `date` parameter, else its data interval's day (see
+    config.partition_date). A backfill run always processes its own day: the Backfill dialog gives every run
+    of the range the same parameters, and one date for all would process that day once per run."""
+    if run_type == "backfill":
+        if requested:
+            log.warning("a backfill run processes its own day: the date parameter (%s) is ignored", requested)
+        requested = None
+    return partition_date(requested, interval_start, run_after)
 
 
 @contextmanager

@@ -60,8 +60,8 @@ def test_dag_run_over_the_sample_corpus(dagbag, tmp_path, monkeypatch):
     assert run.state == "success"
     n_files = len(sample_files(day))
     with duckdb.connect(str(tmp_path / "news.duckdb"), read_only=True) as con:
-        shards, seen, docs, rejects = con.execute(
-            "select shards, files_seen, documents, rejects from runs where is_current"
+        shards, seen, docs, rejects, duplicates = con.execute(
+            "select shards, files_seen, documents, rejects, duplicates from runs where is_current"
         ).fetchone()
         assert (seen, docs + rejects) == (n_files, n_files)
         assert shards == 3
@@ -90,6 +90,11 @@ def test_dag_run_over_the_sample_corpus(dagbag, tmp_path, monkeypatch):
     expected = {"date": day.isoformat(), "run_id": etl_run_id, **produced, "failing": []}
     assert checks == expected | {"checks": checks["checks"]}
     assert checks["checks"]["fail"] == [] and len(checks["checks"]["pass"]) == counts["checks"]
+    # The run's note (the runs list, the run's page) says which date it processed and what came of it.
+    assert run_note(run.run_id) == (
+        f"**{day}**: {n_files} files → {docs} documents ({duplicates} exact duplicates), "
+        f"{rejects} rejects; lake run `{etl_run_id}`"
+    )
 
 
 def asset_events(dag_run_id: str) -> dict[str, dict]:
@@ -191,3 +196,27 @@ def test_a_bad_setting_fails_the_task_at_once_with_the_clear_message(dagbag, tmp
     plan = next(ti for ti in run.get_task_instances() if ti.task_id == "plan")
     assert plan.try_number == 1  # not retried: a missing model will not install itself
     assert not (tmp_path / "lake" / "documents").exists()
+    assert run_note(run.run_id) == f"**{SAMPLE_DATES[0]}**: failed before its commit: nothing changed in the lake"
+
+
+def test_a_backfill_run_processes_its_own_day_whatever_the_date_parameter():
+    """The Backfill dialog gives every run of the range the same parameters: a date there would make every run
+    process that one day. Other runs take it."""
+    from pipeline.airflow_tasks import run_day
+
+    interval_start = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    run_after = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+    assert run_day("2026-11-01", "backfill", interval_start, run_after).isoformat() == "2026-11-23"
+    assert run_day(None, "backfill", interval_start, run_after).isoformat() == "2026-11-23"
+    assert run_day("2026-11-01", "manual", interval_start, run_after).isoformat() == "2026-11-01"
+    assert run_day(None, "manual", None, run_after).isoformat() == "2026-11-23"  # no logical date: the day before
+
+
+def run_note(dag_run_id: str) -> str | None:
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        run = session.scalars(select(DagRun).where(DagRun.run_id == dag_run_id)).one()
+        return run.note

@@ -98,8 +98,12 @@ class Backend(Protocol):
         """True where the store cannot arbitrate two Delta commits at once (no conditional writes): commits
         then take the lake's commit lock (locks.py), one at a time."""
 
+    def duckdb_setup(self, env: Mapping[str, str], in_shell: bool = False) -> list[str]:
+        """The SQL statements that let a DuckDB session read this backend's paths (credentials from env; in the
+        `duckdb` shell, read by the shell from its own environment)."""
+
     def prepare_duckdb(self, con: duckdb.DuckDBPyConnection, env: Mapping[str, str]) -> None:
-        """Let a DuckDB session read this backend's paths (credentials from env)."""
+        """Run duckdb_setup's statements on a Python connection."""
 
 
 BACKENDS: dict[str, Backend] = {"": Local(), "s3": S3()}  # by URI scheme; "" is a local path

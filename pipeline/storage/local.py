@@ -92,6 +92,9 @@ class Local:
     def serialises_commits(self) -> bool:
         return False  # delta-rs commits with an atomic rename that refuses to replace: safe side by side
 
+    def duckdb_setup(self, env: Mapping[str, str], in_shell: bool = False) -> list[str]:
+        return []  # DuckDB reads local files by itself
+
     def prepare_duckdb(self, con: duckdb.DuckDBPyConnection, env: Mapping[str, str]) -> None:
         """DuckDB reads local files by itself."""
 

@@ -3,7 +3,7 @@
 Credentials and endpoint are never in code or settings: botocore reads them from the environment
 (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL, AWS_REGION...), its config files or an
 instance role. The DAG may fill the environment from an Airflow connection (`connection_env`), and DuckDB
-gets a session secret made from the same variables (`prepare_duckdb`).
+gets a session secret made from the same variables (`duckdb_setup`).
 """
 
 from __future__ import annotations
@@ -103,15 +103,27 @@ class S3:
     def serialises_commits(self) -> bool:
         return not os.environ.get(CONDITIONAL_PUT)
 
-    def prepare_duckdb(self, con: duckdb.DuckDBPyConnection, env: Mapping[str, str]) -> None:
+    def duckdb_setup(self, env: Mapping[str, str], in_shell: bool = False) -> list[str]:
         """DuckDB's httpfs extension from its PyPI package (matching DuckDB's version: DuckDB's own download
         site is not needed), and a session secret from env. Nothing is stored in the database file."""
-        import duckdb
-        import duckdb_extension_httpfs
+        return [
+            f"load {sql_literal(str(httpfs_extension()))}",
+            f"create or replace temporary secret news_lake ({secret_options(env, by_name=in_shell)})",
+        ]
 
-        extension = Path(duckdb_extension_httpfs.__file__).parent / "extensions" / f"v{duckdb.__version__}"
-        con.execute(f"load '{extension / 'httpfs.duckdb_extension'}'")
-        con.execute(f"create or replace temporary secret news_lake ({secret_options(env)})")
+    def prepare_duckdb(self, con: duckdb.DuckDBPyConnection, env: Mapping[str, str]) -> None:
+        for statement in self.duckdb_setup(env):
+            con.execute(statement)
+
+
+def httpfs_extension() -> Path:
+    """The httpfs build of the duckdb-extension-httpfs package, for this DuckDB release (the `duckdb` shell is
+    pinned to the same one in pyproject.toml)."""
+    import duckdb
+    import duckdb_extension_httpfs
+
+    folder = Path(duckdb_extension_httpfs.__file__).parent / "extensions" / f"v{duckdb.__version__}"
+    return folder / "httpfs.duckdb_extension"
 
 
 def connection_env(login: str | None, password: str | None, extra: Mapping[str, Any]) -> dict[str, str]:
@@ -126,22 +138,28 @@ def connection_env(login: str | None, password: str | None, extra: Mapping[str, 
     return {name: str(value) for name, value in pairs.items() if value}
 
 
-def secret_options(env: Mapping[str, str]) -> str:
-    """DuckDB's S3 secret, from the AWS_* variables: credentials, region, and an S3-compatible endpoint."""
-    options: dict[str, str | bool] = {"type": "s3"}
+def secret_options(env: Mapping[str, str], by_name: bool = False) -> str:
+    """DuckDB's S3 secret, from the AWS_* variables: credentials, region, and an S3-compatible endpoint.
+
+    by_name: the credentials as `getenv('AWS_...')` calls instead of their values. Only the `duckdb` shell has
+    getenv; it reads them from its own environment, so they sit in no file and on no command line.
+    """
+    options = {"type": "'s3'"}
     credentials = {
         "key_id": "AWS_ACCESS_KEY_ID",
         "secret": "AWS_SECRET_ACCESS_KEY",
         "session_token": "AWS_SESSION_TOKEN",
     }
-    options |= {option: env[variable] for option, variable in credentials.items() if env.get(variable)}
-    options["region"] = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+    for option, variable in credentials.items():
+        if env.get(variable):
+            options[option] = f"getenv('{variable}')" if by_name else sql_literal(env[variable])
+    options["region"] = sql_literal(env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1")
     if env.get("AWS_ENDPOINT_URL"):
         endpoint = urlsplit(env["AWS_ENDPOINT_URL"])
-        options["endpoint"] = endpoint.netloc
-        options["use_ssl"] = endpoint.scheme == "https"
-        options["url_style"] = "path"  # S3-compatible servers rarely have per-bucket host names
-    return ", ".join(f"{key} {sql_literal(value)}" for key, value in options.items())
+        options["endpoint"] = sql_literal(endpoint.netloc)
+        options["use_ssl"] = sql_literal(endpoint.scheme == "https")
+        options["url_style"] = "'path'"  # S3-compatible servers rarely have per-bucket host names
+    return ", ".join(f"{key} {value}" for key, value in options.items())
 
 
 def sql_literal(value: str | bool) -> str:
