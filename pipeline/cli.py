@@ -53,6 +53,12 @@ HELP = {
             'echo "describe documents" | news-etl sql -',
         ],
     ),
+    "shell": (
+        "open the duckdb shell on the database, with what the lake needs loaded (httpfs and a secret for S3)",
+        "The shell is pinned to the Python package's DuckDB release, so every PyPI extension loads in it. "
+        "Arguments after -- go to the shell.",
+        ["news-etl shell", 'news-etl shell -- -c "from documents limit 5"', "news-etl shell -- -csv"],
+    ),
     "status": (
         "one line per committed date: its current run, files, documents, rejects, model, version",
         "Reads the lake's runs table (no database needed).",
@@ -181,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("-f", "--file", type=Path, help="read the SQL from this file (- for stdin)")
     add_format(sql)
     sql.add_argument("--max-rows", type=positive_int, help="rows to print per result (table: 40; others: all)")
+
+    shell = command("shell", where)
+    shell.add_argument("shell_args", nargs=argparse.REMAINDER, help="after --: the duckdb shell's own arguments")
 
     status = command("status", where)
     status.add_argument("--from", dest="since", help="first date, YYYY-MM-DD")
@@ -311,6 +320,7 @@ COMMANDS = {
     "run": commands.cmd_run,
     "views": commands.cmd_views,
     "sql": commands.cmd_sql,
+    "shell": commands.cmd_shell,
     "status": commands.cmd_status,
     "check": commands.cmd_check,
     "verify": commands.cmd_verify,

@@ -122,6 +122,17 @@ def sql_text(args: argparse.Namespace) -> str:
     return text
 
 
+def cmd_shell(settings: Settings, args: argparse.Namespace) -> int:
+    import os
+
+    from pipeline.shell import shell_command
+
+    extra = args.shell_args[1:] if args.shell_args[:1] == ["--"] else args.shell_args
+    command = shell_command(settings.db, settings.lake)
+    sys.stdout.flush()
+    os.execv(command[0], [*command[:-1], *extra, command[-1]] if extra else command)  # the shell takes over
+
+
 def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
     from pipeline.status import status_rows
 

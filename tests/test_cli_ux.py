@@ -185,3 +185,9 @@ def test_a_run_speaks_from_the_first_second_and_ends_with_its_summary(tmp_path):
     machine = news_etl("run", "--json", "--date", SAMPLE_DATES[0], "--raw-root", SAMPLE_RAW, "--data-root", tmp_path)
     summary = json.loads(machine.stdout)
     assert summary["files_seen"] == summary["documents"] + summary["rejects"] and summary["rows"]["documents"]
+
+
+def test_shell_opens_the_database_with_the_duckdb_shell(sample_lake):
+    result = news_etl("shell", *where(sample_lake), "--", "-csv", "-c", "select count(*) as n from documents")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["n", "38"]
