@@ -22,6 +22,7 @@ from pipeline.lake import abandon, current_runs
 from pipeline.locks import release
 from pipeline.registry import run_tables
 from pipeline.run import plan_run, process_shard, run_partition
+from pipeline.search import index
 from pipeline.search.index import STATE_FILE, plan_update, read_state
 from pipeline.search.query import QueryError
 from pipeline.search.schema import key
@@ -162,6 +163,12 @@ def test_a_missing_old_or_damaged_index_is_rebuilt_never_read_stale(indexed, cap
     (folder / STATE_FILE).write_text("{not json")
     assert len(search.search(indexed, "budget", limit=100)) == n
     assert read_state(folder).runs() == current_runs(indexed.lake)
+    for path in folder.iterdir():  # tantivy's own files lost: refused, with the way out
+        if path.name.endswith(".store") or path.name == "meta.json":
+            path.unlink()
+    index._OPEN.clear()  # as a new process finds it (this one holds the old files open)
+    with pytest.raises(UserError, match="cannot be read .*--rebuild"):
+        search.search(indexed, "budget")
     report = search.update_index(indexed, rebuild=True)
     assert report.rebuilt == "asked to" and report.documents == sum(read_state(folder).documents().values())
 

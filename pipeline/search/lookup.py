@@ -41,7 +41,13 @@ def reading(folder: Path, lake: Location) -> Iterator[tuple[tantivy.Searcher, St
         with locked(folder, exclusive=False):
             state = read_state(folder)
             if state is not None and state.current(str(lake), version):
-                yield searcher(folder), state
+                try:
+                    found = searcher(folder)
+                except (ValueError, OSError) as error:  # tantivy's files damaged or removed behind our back
+                    raise UserError(
+                        f"the search index {folder} cannot be read ({error}): `news-etl search --rebuild`"
+                    ) from None
+                yield found, state
                 return
         report = update(folder, lake)  # reads the current runs, and indexes the dates that changed
         if report.rebuilt:
