@@ -82,7 +82,7 @@ def run_notes(page: Page, rows: Locator) -> list[str]:
         rows.nth(i).get_by_role("button", name="Note").click()
         dialog = page.get_by_role("dialog").filter(has=page.get_by_role("heading", name="Dag Run Note"))
         notes.append(dialog.get_by_role("paragraph").first.inner_text())
-        page.screenshot(path=ARTIFACTS / "ui-run-note.png")
+        page.screenshot(path=ARTIFACTS / "ui-run-note.png", animations="disabled")
         dialog.get_by_role("button", name="Close").click()
     return notes
 
