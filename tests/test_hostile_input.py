@@ -106,7 +106,9 @@ def hostile_run(tmp_path_factory):
 
 def test_the_run_succeeds_and_counts_add_up(hostile_run):
     root, fates, result = hostile_run
-    assert result.returncode == 0, result.stderr[-3000:]
+    # Committed; a night this odd trips the data checks (many rejects): exit 1, the checks' line last.
+    assert result.returncode in (0, 1), result.stderr[-3000:]
+    assert result.returncode == 0 or result.stdout.splitlines()[-1].startswith("checks of"), result.stdout
     with duckdb.connect(str(root / "news.duckdb"), read_only=True) as con:
         seen, docs, rejects, ignored = con.execute(
             "select files_seen, documents, rejects, files_ignored from runs where is_current"

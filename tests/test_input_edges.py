@@ -113,7 +113,9 @@ def test_an_ascii_filesystem_encoding_stops_nothing(tmp_path):
         text=True,
         timeout=600,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+    # Committed; a night this odd trips the data checks (many rejects): exit 1, the checks' line last.
+    assert result.returncode in (0, 1), result.stderr[-3000:]
+    assert result.returncode == 0 or result.stdout.splitlines()[-1].startswith("checks of"), result.stdout
     assert "Traceback" not in result.stderr
     settings = make_settings(tmp_path)
     assert current_run(settings) == (3, 3, 0)
@@ -219,7 +221,9 @@ def test_an_unreadable_folder_is_one_reject_not_silence(tmp_path):
     finally:
         (folder / "locked").chmod(0o755)
         (folder / "secret.txt").chmod(0o644)
-    assert result.returncode == 0, result.stderr[-3000:]
+    # Committed; a night this odd trips the data checks (many rejects): exit 1, the checks' line last.
+    assert result.returncode in (0, 1), result.stderr[-3000:]
+    assert result.returncode == 0 or result.stdout.splitlines()[-1].startswith("checks of"), result.stdout
     assert "Traceback" not in result.stderr
     settings = make_settings(tmp_path)
     # the folder counts as one input: 2 documents + the folder + the unreadable file

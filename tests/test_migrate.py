@@ -28,11 +28,14 @@ from conftest import SAMPLE_RAW, make_settings
 from pipeline import delta, migrate
 from pipeline.extract.near_duplicates import SIGNATURES
 from pipeline.lake import read_plan
-from pipeline.registry import TABLES
+from pipeline.registry import TABLES as ALL_TABLES
 from pipeline.storage import location
 from pipeline.views import build_database, reach_object_store
 
 pytestmark = pytest.mark.integration
+
+# The tables a 0.1 lake has (checks came with 0.2, written by the first check run after the migration).
+TABLES = [t for t in ALL_TABLES if t.name != "checks"]
 s3_endpoint, s3_env = test_storage.s3_endpoint, test_storage.s3_env  # a real S3 server on loopback
 
 REPO = Path(__file__).parents[1]
@@ -169,7 +172,7 @@ def assert_converted(old: OldLake, lake: Path, tmp_path: Path) -> None:
         for reader, got in readers.items():
             assert rows(got, before.column_names) == expected, f"{table.name} read by {reader}"
     current = {run_ids[-1] for run_ids in old.runs.values()}
-    for table in TABLES[:-1]:
+    for table in (t for t in TABLES if t.name != "runs"):
         names = {p.name[:29] for p in (lake / table.name).glob("date=*/*.parquet")}  # <run_id>-...
         assert names == current, f"{table.name}: only the current runs' files are left"
     with duckdb.connect(str(db), read_only=True) as con:
