@@ -1,10 +1,12 @@
-"""Direct-quotation quality against PolNeAR-style brat gold, through the production extraction path.
+"""Quotation quality against PolNeAR-style brat gold, through the production extraction path.
 
-Scoring (the project's rules, see the eval README):
-- gold quotes are the pieces of Content spans whose text, stripped, opens with a quote mark and is longer than
-  3 characters; a quote's speaker is its relation's Source span (first piece start to last piece end);
+Scoring (the project's rules, see the eval README), for each kind separately:
+- direct: gold quotes are the pieces of Content spans whose text, stripped, opens with a quote mark and is longer
+  than 3 characters; indirect (reported speech): the pieces that do not open with a quote mark and are longer than
+  3 characters (relations with a malformed E line are skipped); a piece's speaker is its relation's Source span
+  (first piece start to last piece end); predictions are the quotes rows of that kind;
 - a prediction matches a gold quote when overlap / max(both lengths) >= T, each used at most once;
-  precision, recall and F1 at T = 0.3 and T = 0.8;
+  precision, recall and F1 at T = 0.3 and T = 0.8 (direct) or T = 0.3 and T = 0.5 (indirect);
 - speaker accuracy over gold quotes matched at T = 0.3 that have a Source: right when the predicted speaker span
   overlaps the Source span or its text equals the Source text, case-insensitively.
 """
@@ -22,7 +24,8 @@ from pipeline.config import Settings
 from pipeline.errors import UserError
 
 QUOTE_OPENERS = ('"', "“", "‘", "'")
-THRESHOLDS = (0.3, 0.8)
+KINDS = ("direct", "indirect")  # the values of quotes.kind
+THRESHOLDS = {"direct": (0.3, 0.8), "indirect": (0.3, 0.5)}
 SPEAKER_THRESHOLD = 0.3
 TEXT_LINE = re.compile(r"^(T\d+)\t(\S+) (\d+ \d+(?:;\d+ \d+)*)\t?(.*)$")
 EVENT_LINE = re.compile(r"^(E\d+)\t(.*)$")
@@ -49,8 +52,8 @@ class Predicted:
     speaker: Speaker | None
 
 
-def read_split(split_dir: Path) -> dict[str, tuple[str, list[GoldQuote]]]:
-    """doc_id -> (text, gold quotes) for SPLIT/text/<doc>.txt and the first SPLIT/attributions/<doc>_*.ann."""
+def read_split(split_dir: Path, kind: str = "direct") -> dict[str, tuple[str, list[GoldQuote]]]:
+    """doc_id -> (text, gold quotes of the kind) for SPLIT/text/<doc>.txt and the first SPLIT/attributions/<doc>_*.ann."""
     text_dir, ann_dir = split_dir / "text", split_dir / "attributions"
     if not text_dir.is_dir() or not ann_dir.is_dir():
         raise UserError(f"{split_dir} is not a PolNeAR split: it needs text/ and attributions/ folders")
@@ -66,7 +69,7 @@ def read_split(split_dir: Path) -> dict[str, tuple[str, list[GoldQuote]]]:
             brat = annotations[0].read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise UserError(f"cannot read gold document {path}: {error}") from None
-        split[path.stem] = (text, gold_quotes(text, brat))
+        split[path.stem] = (text, gold_quotes(text, brat, kind))
     if not split:
         raise UserError(f"{split_dir} holds no annotated articles")
     return split
@@ -76,8 +79,10 @@ def glob_escape(name: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", name)
 
 
-def gold_quotes(text: str, brat: str) -> list[GoldQuote]:
-    """The direct quotations of one brat standoff file: Content pieces opening with a quote mark."""
+def gold_quotes(text: str, brat: str, kind: str = "direct") -> list[GoldQuote]:
+    """The quotations of one kind in a brat standoff file: Content pieces opening with a quote mark (direct),
+    or the other Content pieces (indirect)."""
+    direct = kind == "direct"
     spans: dict[str, tuple[str, list[tuple[int, int]], str]] = {}
     sources: dict[str, str] = {}  # content id -> source id
     for line in brat.splitlines():
@@ -85,7 +90,10 @@ def gold_quotes(text: str, brat: str) -> list[GoldQuote]:
             pieces = [(int(a), int(b)) for a, b in (p.split() for p in m.group(3).split(";"))]
             spans[m.group(1)] = (m.group(2), pieces, m.group(4))
         elif m := EVENT_LINE.match(line):
-            roles = dict(arg.split(":", 1) for arg in m.group(2).split() if ":" in arg)
+            fields = m.group(2).split()
+            if not direct and not all(":" in arg for arg in fields):
+                continue  # a malformed relation: the README's indirect rule skips it
+            roles = dict(arg.split(":", 1) for arg in fields if ":" in arg)
             if "Content" in roles and "Source" in roles:
                 sources[roles["Content"]] = roles["Source"]
     quotes = []
@@ -98,7 +106,7 @@ def gold_quotes(text: str, brat: str) -> list[GoldQuote]:
             source = Speaker(source_pieces[0][0], source_pieces[-1][1], source_text)
         for start, end in pieces:
             piece = text[start:end].strip()
-            if piece.startswith(QUOTE_OPENERS) and len(piece) > 3:
+            if piece.startswith(QUOTE_OPENERS) == direct and len(piece) > 3:
                 quotes.append(GoldQuote(start, end, source))
     return sorted(quotes, key=lambda q: (q.start, q.end))
 
@@ -137,13 +145,17 @@ def speaker_right(source: Speaker, speaker: Speaker | None) -> bool:
     return overlaps or speaker.text.strip().casefold() == source.text.strip().casefold()
 
 
-def score(gold: Mapping[str, Sequence[GoldQuote]], predicted: Mapping[str, Sequence[Predicted]]) -> dict[str, Any]:
+def score(
+    gold: Mapping[str, Sequence[GoldQuote]],
+    predicted: Mapping[str, Sequence[Predicted]],
+    thresholds: Sequence[float] = THRESHOLDS["direct"],
+) -> dict[str, Any]:
     """Micro precision, recall and F1 at each threshold, and speaker accuracy, over the gold documents."""
     n_gold = sum(len(quotes) for quotes in gold.values())
     n_predicted = sum(len(predicted.get(doc_id, ())) for doc_id in gold)
     result: dict[str, Any] = {"n_docs": len(gold), "gold_quotes": n_gold, "predicted_quotes": n_predicted}
     speakers_right = speakers_scored = 0
-    for threshold in THRESHOLDS:
+    for threshold in thresholds:
         hits = 0
         for doc_id, doc_gold in gold.items():
             doc_predicted = predicted.get(doc_id, ())
@@ -167,10 +179,12 @@ def score(gold: Mapping[str, Sequence[GoldQuote]], predicted: Mapping[str, Seque
     return result
 
 
-def predictions(rows: Iterable[Mapping[str, Any]]) -> list[Predicted]:
-    """Quote rows as scored predictions."""
+def predictions(rows: Iterable[Mapping[str, Any]], kind: str = "direct") -> list[Predicted]:
+    """Quote rows of one kind as scored predictions."""
     found = []
     for row in rows:
+        if row["kind"] != kind:
+            continue
         speaker = None
         if row["speaker_start_char"] is not None:
             speaker = Speaker(row["speaker_start_char"], row["speaker_end_char"], row["speaker"])
@@ -178,10 +192,20 @@ def predictions(rows: Iterable[Mapping[str, Any]]) -> list[Predicted]:
     return found
 
 
-def evaluate_quotes(split_dir: Path, settings: Settings) -> dict[str, Any]:
-    """Run the pipeline over a PolNeAR-style split and score its quotes: a JSON-able dict."""
-    split = read_split(split_dir)
-    texts = [(doc_id, text) for doc_id, (text, _) in split.items()]
-    predicted = {doc_id: predictions(rows["quotes"]) for doc_id, rows in extract_texts(settings, texts)}
-    result = score({doc_id: quotes for doc_id, (_, quotes) in split.items()}, predicted)
-    return {"split": str(split_dir), **result}
+def evaluate_quotes(split_dir: Path, settings: Settings, kind: str = "direct") -> dict[str, Any]:
+    """Run the pipeline over a PolNeAR-style split and score its quotes of one kind (direct, indirect) or of
+    each kind (all: {"direct": ..., "indirect": ...}): a JSON-able dict."""
+    if kind not in (*KINDS, "all"):
+        raise UserError(f"unknown quote kind {kind!r}: expected direct, indirect or all")
+    kinds = KINDS if kind == "all" else (kind,)
+    splits = {k: read_split(split_dir, k) for k in kinds}
+    texts = [(doc_id, text) for doc_id, (text, _) in splits[kinds[0]].items()]
+    rows = dict(extract_texts(settings, texts))
+    results = {}
+    for k in kinds:
+        gold = {doc_id: quotes for doc_id, (_, quotes) in splits[k].items()}
+        predicted = {doc_id: predictions(doc_rows["quotes"], k) for doc_id, doc_rows in rows.items()}
+        results[k] = {"kind": k, **score(gold, predicted, THRESHOLDS[k])}
+    if kind == "all":
+        return {"split": str(split_dir), **results}
+    return {"split": str(split_dir), **results[kind]}
