@@ -53,7 +53,7 @@ class Predicted:
 
 
 def read_split(split_dir: Path, kind: str = "direct") -> dict[str, tuple[str, list[GoldQuote]]]:
-    """doc_id -> (text, gold quotes of the kind) for SPLIT/text/<doc>.txt and the first SPLIT/attributions/<doc>_*.ann."""
+    """doc_id -> (text, gold quotes of one kind): SPLIT/text/<doc>.txt and the first SPLIT/attributions/<doc>_*.ann."""
     text_dir, ann_dir = split_dir / "text", split_dir / "attributions"
     if not text_dir.is_dir() or not ann_dir.is_dir():
         raise UserError(f"{split_dir} is not a PolNeAR split: it needs text/ and attributions/ folders")

@@ -78,89 +78,150 @@ def _lexicon(table: str) -> dict[str, frozenset[str]]:
 
 # Reported speech (reported.py): the complement of which word is what its subject said, thought or wanted, by
 # dependency relation: a clause ("said [the talks stalled]": ccomp, for every word of CUES as well), an
-# infinitive ("vowed [to fight on]": xcomp), an object ("announced [a plan]": dobj, oprd) or the object of a
-# preposition ("called for [new talks]": the preposition's word). Selected on PolNeAR train: pairs of a word form
-# and a relation seen at least 4 times whose complement was annotated as content at least half the time.
+# infinitive ("vowed [to fight on]": xcomp), an object ("announced [a plan]": dobj, oprd), a clause on a noun
+# ("the claim [that ...]": acl) or a participle ("..., [calling it a disgrace]": advcl), or the object of a
+# preposition ("called for [new talks]": the preposition's word). Selected on PolNeAR train (no tagger, so word
+# forms): pairs of a form and a relation seen at least 3 times whose complement was annotated as content at
+# least 40 % of the time, less the forms that are no reporting words (was, years, percent...).
 REPORTED_CUES = _lexicon(
     """
 about:
-    asked care complained nervous opened pressed serious speak speaking spoke spoken talked talking
-    talks think thinking worried worry wrote
-after:
-    dropped
+    angry anxiety asked care comment complained concern concerned concerns conversations doubts feel
+    joke joked know message nervous note opened pressed questions report serious speak speaking
+    speech spoke spoken statement talk talked talking talks think thinking thinks warned words
+    worried worries worry wrote
+acl:
+    accusations action admission advice agreement announcement argument assertion assumption belief
+    calls challenges charges claim claims comment comments commitment complaints concern concerns
+    confidence contention conversation criticism decision desire determination doubt evidence
+    failure fear fears goal hopes idea implication inability inclination insistence intention notion
+    obligation pains plan plans pledge point problem promise promises proof proposal proposals
+    reality release reluctance remark reminder report reports requests responsibility rumors sense
+    sign speculation statement statements suggestion suggestions support tweet unwillingness
+    willingness
+advcl:
+    accuses acknowledged added addressed apologized appeared appears argued ask asked assured
+    attacked attributed avoid avoided blamed blasted blocked booed called calling calls campaigned
+    caught challenged cheer clear committed compared complained continued criticized declined
+    decried defended delivered demurred denied denounced described doubled echoed endorsed escalated
+    expand expanded explained expressed facing feel fighting fired focused ignore knowing lashed
+    looking managed mocked named opened ordered pleaded pointed praised pressed promised prompted
+    proposed prosecuted pursued pushed pushing question railed reacted recalled refused reiterated
+    rejected release released releasing remembered replied represent respond responded review said
+    say says see sees seized showed sign sounded speak spoken sued suggested supports suspended
+    targeted tells tweeted unleashed urged voted vowed warned watching welcomed worded wrote
 against:
-    campaigning cautioned vote warned
+    allegations campaigning campaigns cautioned discrimination railed railing vote warned
+among:
+    shows
 as:
-    cast characterized cited cites defended described describes dismissed hired identified mentioned
-    named portray portrayed quoted regarded seen sees views
+    attack cast characterized cited cites criticizing defended described describes describing
+    dismissed dismissing framed hired identified identify interpreted lambasted listed lists look
+    mentioned named paint portray portrayed present quoted referred referring regarded saw see seen
+    sees view viewed views
 at:
-    balked hints lashed
+    angry balked bristled hints lashed talking
+between:
+    argument
 by:
-    violated
+    argue concluded launched request respond responded violated
 ccomp:
-    acknowledge acknowledged acknowledging added adding adds admit admits admitted admitting agree
-    agreed alleged alleging announced announcing appears argue argued argues arguing ask asked
-    asking asserted assume assumed assuming assured aware believe believed believes believing
-    boasted charged claim claimed claiming claims complain complained conceded concerned concluded
-    confident confirmed consider considered considers contends convince convinced declare declared
-    declaring demonstrate demonstrated denied determined determining discuss emphasized estimated
-    estimates expect expected expects explain explained explaining explains fear fears feel find
-    finds found glad guess hear hope hoped hopeful hopes hoping implied implying indicate indicated
-    indicates insist insisted insisting insists joked know knows learned letting maintained note
-    noted notes noticed noting ordered pledged point pointed pointing points predicted predicting
-    presumptive promised proposed question questioned questioning realize realized recalled
-    recognize recognized reiterated remarked remarking reminding replied reported reporting reports
-    require reveal revealed reveals ruled said say saying says seems sees show showed showing shows
-    signaled speculated stated stating suggest suggested suggesting suggests suspected tell telling
-    tells think thinks told tweeted understand understands understood wanted wants warn warned
-    warning watched wish wonder wondered wondering worried worries worry writes wrote
+    accept acknowledge acknowledged acknowledges acknowledging added adding adds admit admits
+    admitted admitting agree agreed agrees alleged alleging allow allowed allows announced
+    announcing appears argue argued argues arguing ask asked asking asserted asserting assume
+    assumed assuming assure assured attract aware believe believed believes believing boasted
+    captured charged cited claim claimed claiming claims clarifying complain complained concede
+    conceded concerned conclude concluded confident confirmed consider considered considering
+    considers contends convince convinced decided declare declared declaring demanded demonstrate
+    demonstrated denied denounced described determine determined determining discover discuss
+    discussed doubt doubted emphasized estimated estimates expect expected expecting expects explain
+    explained explaining explains expressed fear fearing fears feel find finding finds forget found
+    glad guess hear heard hope hoped hopeful hopes hoping implied implying indicate indicated
+    indicates informed insist insisted insisting insists joked joking know knows learned letting
+    likely maintained mention note noted notes noticed noting optimistic ordered pledged point
+    pointed pointing points posted predict predicted predicting presumptive promised promises
+    proposed put question questioned questioning realize realized recalled recognize recognized
+    recommended reiterated remarked remarking reminded reminding reminds replied report reported
+    reporting reports require responded reveal revealed reveals ruled said say saying says seems
+    sees show showed showing shows signaled speculated stated states stating suggest suggested
+    suggesting suggests sure suspected tell telling tells testified think thinking thinks thought
+    told tweeted understand understands understood want wanted wants warn warned warning watched
+    wish wonder wondered wondering worried worries worry writes wrote
 dobj:
-    acknowledged advocating affirm alienate announce announced announcing answer answering appending
-    appoint approved articulated authorized begged bemoaned blasted brushed championed chosen cited
-    citing clarify conceded condemned contradict crack criticizing declare declined decried deemed
-    defended defunding denounced denouncing describing detailing disclosed discuss discussed
-    dismissed dismisses downplayed ease echoed echoing emphasized endorsing exceed explain explained
-    explaining explore express expressed extend hailed highlight highlighted ignore impact insulting
-    introduce invoked issue issued justify lamented learn legalize mention mocked name noted noting
-    opposed outlined outlining passing point praise praised praises predicting prefer preferred
-    proposed proposing published question questioned questioning quoting rebuked rebut recall
-    recalling recognize recognized recounted referenced reiterated reject rejected remember render
-    renewed repeat repeated repeating repudiate restricting retweeted reveal reveals rule seeks
-    shaping signaled singled slamming slams sponsored stressed suffer suggested supported talked
-    touted touting tweeting underscored underscores voiced withheld
+    acknowledged addressed admire advocating affirm aired alienate allowed announce announced
+    announces announcing answer answering appending applaud appoint approved articulated assailed
+    attacked authorized begged bemoaned blaming blasted blocked broadcast brushed championed cited
+    citing clarify compared conceded condemned condemning confirmed confirming considering consulted
+    contradict credited criticized criticizing declare declared declaring declined decried deemed
+    defended defunding demands denied denounced denouncing describing detail detailing disavow
+    disavowed disclosed discuss discussed dismissed dismisses dismissing displayed displaying
+    disputed downplayed echo echoed echoing emphasize emphasized endorsed endorses endorsing
+    established explain explained explaining explore express expressed extend facilitated featured
+    felt forge hacking hailed highlight highlighted highlighting identified ignore impact implement
+    indicated insulting interpret introduce introduces invoked issue issued justify knew knows
+    lamented lays learn legalize listing marked marks mention mentioned mentions mocked mocking name
+    negotiated noted noting offer opposed opposes outlined outlining passes passing point posed
+    posts praise praised praises predicting prefer preferred prohibits projected promising
+    pronounced propose proposed proposing published question questioned questioning quoting ratify
+    rattled reaffirmed reassure rebuked rebut recall recalling recognize recognized recognizing
+    reconsider recounted referenced referencing reflected reform reforming reiterated reject
+    rejected rejects released remember reminded render renewed repeat repeated repeating report
+    repudiate resist restricting retweeted reveal revealing reveals review roll rule seeks shaping
+    shared shown shrugged signaled signals singled sit slamming slams smooth sponsored stated
+    stressed submitted suggested supported talked tarnish thanked threaten ticked touted touting
+    touts trending tweeted tweeting underscored underscores voiced wanted welcome withdrew withheld
+    witness
 for:
-    advocate advocating apologize apologized argued asked attacked blamed blames blasted bracing
-    call called calling calls congratulated criticized hit hoping known look praised push pushed
-    pushing responsible settle slammed
+    advocate advocating apologize apologized applauded argued asked asking attacked blame blamed
+    blames blasted bracing call called calling calls chided claim congratulated criticism criticized
+    demand deserves enthusiasm given hit hoping ideas known look mocked praise praised precedent
+    press proposal proposals pushed pushing reasons resign responsible settle slammed strategy
+    thanked voice voted vouched
 from:
-    distanced stealing
+    distanced passage prohibit refrain said stealing threat
 in:
-    boasted confident join recalled release
+    aggressive believe boasted confident delay denied faith gap interest join provisions recalled
+    seeking two
+including:
+    statements
 into:
     forced looking
 like:
-    seem seemed seems
+    did seem seemed seems
 of:
-    accused accuses accusing assured aware capable critical skeptical speaking spoke supportive
-    suspected unaware warned wary
+    absence accusations accuse accused accuses accusing advocate allies approval architect assured
+    aware backer boasted chorus claims clip copies critic critical criticisms critique dangers
+    denunciation disclosure discussion displays emblematic embrace enamored endorsement endorsements
+    examples fears footage glimpse hope intention interest means mention message midst note policy
+    praise promises proof proponent question records resistance search secret sick skeptical slates
+    speaking spoke supportive suspected talk title unaware understanding warned wary
 on:
-    advising centered comment commented counting expand pushed reflecting seize split touched
-    weighed
+    advise advising agree agreed centered comment commented commenting consensus counting criticism
+    decision expand focused focusing intent opinion pushed reflecting report seize testimony
+    thoughts touched voice weighed
 oprd:
-    appear appeared appears calling calls declared
+    appear appeared appears called calling calls declared deemed dubbed voted
+over:
+    claim criticism divided
 to:
-    amount as counter critical devoted give likened looking pointing points refer
+    allegiance amount answer appeals appointed as comparing counter devoted getting give guilty
+    likened linking looking pivoted pleaded pledged point pointed pointing points refer references
+    referring reply respond stand stuck
 with:
-    agrees charge concerned disagrees satisfied shows sided
+    agrees charge concerned contrasting disagrees discomfort empathize found identify pleased
+    satisfied shows sided tasked touch unhappy
 xcomp:
-    advised agreed aiming aims appear appeared appearing appears argued ask asked asking believed
-    busy call called calling compelled considering continued decide decided declined described eager
-    encourage encouraged expect expected expecting expects happy hoped hopes hoping included intends
-    known leaving led like looking looks means offered ordered plan planned planning plans pledge
-    pledging prefer pressed promised promises promising proposed push pushing refuse refused refuses
-    refusing reported say seek seem seemed seems shown sought struggling suggested support supported
-    supports sure threatening told trump urged urging vote voted vowed vowing vows wanted
-
+    advised agreed aimed aiming aims appear appeared appearing appears argued ask asked asking
+    believed busy call called calling careful challenged choose choosing claim compelled considered
+    considering continued continuing decide decided deciding declined described designed determined
+    directed eager encourage encouraged expect expected expecting expects failed finished fit force
+    free goes happy hoped hopes hoping intend intended intends keeping known late leaving led like
+    looking looks love means meant offered opted ordered permitted plan planned planning plans
+    pledge pledged pledging prefer pressed pressure promised promises promising proposed proved push
+    pushed pushing ready refuse refused refuses refusing reported requires risk rule say says
+    scramble seek seeking seem seemed seems shown shows sought struggling suggested support
+    supported supports take telling threaten threatened threatening threatens told urged urges
+    urging vote voted voting vowed vowing vows want wanted wanting wants willing
 """
 )
 ACCORDING = "according"  # "according to X, ...": a cue of its own (the preposition's object speaks)
@@ -198,12 +259,15 @@ def quote_rows(part: Part) -> list[dict]:
     share_speakers(text, quotes)
     quoted = [(q.start, q.end) for q in quotes]
     found = [
-        ("direct", q.start, q.end, q.speaker, q.cue, q.confidence * (1.0 if q.closed else UNCLOSED_FACTOR))
+        ("direct", q.start, q.end, q.speaker, q.speaker, q.cue, q.confidence * (1.0 if q.closed else UNCLOSED_FACTOR))
         for q in quotes
     ]
-    found += [("indirect", r.start, r.end, r.speaker, r.cue, r.confidence) for r in reported_speech(text, tokens, quoted)]
+    found += [
+        ("indirect", r.start, r.end, r.speaker, r.named or r.speaker, r.cue, r.confidence)
+        for r in reported_speech(text, tokens, quoted)
+    ]
     rows = []
-    for kind, start, end, speaker, cue, confidence in sorted(found, key=lambda f: (f[1], f[2])):
+    for kind, start, end, speaker, named, cue, confidence in sorted(found, key=lambda f: (f[1], f[2])):
         rows.append(
             {
                 "doc_id": part.doc_id,
@@ -215,7 +279,7 @@ def quote_rows(part: Part) -> list[dict]:
                 "speaker": text[speaker[0] : speaker[1]] if speaker else None,
                 "speaker_start_char": speaker[0] if speaker else None,
                 "speaker_end_char": speaker[1] if speaker else None,
-                "speaker_canonical": canonical_speaker(text, speaker, entities, quoted) if speaker else None,
+                "speaker_canonical": canonical_speaker(text, named, entities, quoted) if named else None,
                 "cue": cue,
                 "confidence": round(confidence, 2),
             }
@@ -604,7 +668,7 @@ QUOTES = Table(
         ("speaker_start_char", pa.int64(), "where the speaker's mention starts"),
         ("speaker_end_char", pa.int64(), "where it ends (exclusive)"),
         ("speaker_canonical", pa.string(), 'the document-level name ("he" -> "Clara Hoffmann")'),
-        ("cue", pa.string(), 'the verb or phrase that introduces it ("said", "told", "according to", ":"); null if none'),
+        ("cue", pa.string(), 'the verb or phrase introducing it ("said", "told", "according to", ":"); null if none'),
         ("confidence", pa.float32(), "how the speaker was found: 0.9 for a cue verb and its subject, less otherwise"),
     ),
     index="quote_idx",

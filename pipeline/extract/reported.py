@@ -10,6 +10,7 @@ quotes. Only sentences with a cue word (or "according") need the parse: see quot
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,18 +20,22 @@ from pipeline.extract.quotes import (
     CUES,
     NOUN_DEPS,
     QUOTE_CHARS,
+    SPEAKER_LABELS,
+    SUBJECT_DEPS,
     _Tokens,
     mention,
     subject_of,
 )
 
 if TYPE_CHECKING:
-    from spacy.tokens import Span, Token
+    from spacy.tokens import Doc, Span, Token
 
+COMPLEMENTS = frozenset({"ccomp", "xcomp", "dobj", "oprd", "acl", "advcl"})  # the relations of the lexicon
 CUE_SPEAKER_CONFIDENCE = 0.9  # a cue verb with its subject, as for direct quotes
 ACCORDING_CONFIDENCE = 0.85
 COLON_CONFIDENCE = 0.6
 NO_SPEAKER_CONFIDENCE = 0.5
+RELATIVES = frozenset({"who", "that", "which"})
 MIN_CHARS = 4  # shorter pieces are not content ("so", "yes"), as the gold's rule says
 TRIM = set(" \t\n,;:—–-")
 
@@ -43,6 +48,7 @@ class Reported:
     cue_start: int
     speaker: tuple[int, int] | None
     confidence: float
+    named: tuple[int, int] | None = None  # where the speaker's name is, when the mention is "who"
 
 
 def reported_speech(text: str, doc_tokens: _Tokens, quoted: list[tuple[int, int]]) -> list[Reported]:
@@ -63,8 +69,9 @@ def reported_speech(text: str, doc_tokens: _Tokens, quoted: list[tuple[int, int]
             if token.lower_ == ACCORDING:
                 if item := _according(text, sent, token, doc_tokens):
                     found.append(item)
-            elif token.dep_ not in NOUN_DEPS:
+            else:
                 found.extend(_complements(text, token, doc_tokens))
+    found.extend(_colon_lines(text, doc))
     found = [f for f in found if not _is_direct(text, f, quoted)]
     # outermost only: an attribution whose cue lies in another one's content is part of that content
     outer = [f for f in found if not any(o is not f and o.start <= f.cue_start < o.end for o in found)]
@@ -81,29 +88,48 @@ def complements(cue: Token) -> list[Token]:
     """The heads of what a cue word reports, by the lexicon (quotes.REPORTED_CUES): its clausal complement
     (for any word of CUES too), infinitive, object, or the object of a preposition it takes."""
     word, lexicon = cue.lower_, quotes.REPORTED_CUES
+    speech = word in CUES and cue.dep_ not in NOUN_DEPS
     found = []
     for child in cue.children:
         dep = child.dep_
-        if dep == "ccomp" and (word in CUES or word in lexicon.get("ccomp", ())):
+        if dep == "ccomp" and speech:
             found.append(child)
-        elif dep in ("xcomp", "dobj", "oprd") and word in lexicon.get(dep, ()):
+        elif dep in COMPLEMENTS and word in lexicon.get(dep, ()):
             found.append(child)
         elif dep == "prep" and word in lexicon.get(child.lower_, ()):
             found.extend(o for o in child.children if o.dep_ in ("pobj", "pcomp"))
     return found
 
 
+def speaker_of(cue: Token, usable: Callable[[Token], bool]) -> Token | None:
+    """Who reports: the cue's subject (quotes.subject_of), else the owner of a noun cue ("[his] claim that"),
+    else the subject of the verb a noun or participle cue hangs on ("[Trump] voiced fears that")."""
+    relative = next((c for c in cue.children if c.dep_ in SUBJECT_DEPS and c.lower_ in RELATIVES), None)
+    if relative is not None and usable(relative):
+        return relative  # "Smith, [who] said ...": the mention is the pronoun; its name comes from the antecedent
+    if (subject := subject_of(cue, usable)) is not None:
+        return subject
+    if (owner := next((c for c in cue.children if c.dep_ == "poss" and usable(c)), None)) is not None:
+        return owner
+    if cue.head is not cue and cue.dep_ in NOUN_DEPS | {"acl", "advcl", "xcomp", "prep", "pcomp"}:
+        return subject_of(cue.head, usable)
+    return None
+
+
 def _complements(text: str, cue: Token, tokens: _Tokens) -> list[Reported]:
     items = []
     for child in complements(cue):
-        span = _trim(text, child.left_edge.idx, _end(child.right_edge))
-        if span is None:
+        pieces = [p for p in (_trim(text, a, b) for a, b in _pieces(child)) if p]
+        if not pieces:
             continue
-        start, end = span
-        subject = subject_of(cue, lambda t, s=start, e=end: not s <= t.idx < e)
+        start, end = pieces[0][0], pieces[-1][1]
+        subject = speaker_of(cue, lambda t, s=start, e=end: not s <= t.idx < e)
         speaker = mention(subject, tokens) if subject is not None else None
+        named = None
+        if subject is not None and subject.lower_ in RELATIVES and subject.head.dep_ == "relcl":
+            named = mention(subject.head.head, tokens)
         confidence = CUE_SPEAKER_CONFIDENCE if speaker else NO_SPEAKER_CONFIDENCE
-        items.append(Reported(start, end, cue.text, cue.idx, speaker, confidence))
+        items.extend(Reported(a, b, cue.text, cue.idx, speaker, confidence, named) for a, b in pieces)
     return items
 
 
@@ -120,6 +146,38 @@ def _according(text: str, sent: Span, according: Token, tokens: _Tokens) -> Repo
         return None
     speaker = mention(source, tokens) if source is not None else None
     return Reported(span[0], span[1], "according to", according.idx, speaker, ACCORDING_CONFIDENCE)
+
+
+def _pieces(head: Token) -> list[tuple[int, int]]:
+    """The character spans of a complement's subtree, cut where words outside it interrupt it ("The plan,
+    [he said], is fair" gives two pieces, as the gold counts them)."""
+    indices = sorted(t.i for t in head.subtree)
+    runs, first = [], indices[0]
+    for previous, current in zip(indices, indices[1:], strict=False):
+        if current != previous + 1:
+            runs.append((first, previous))
+            first = current
+    runs.append((first, indices[-1]))
+    doc = head.doc
+    return [(doc[a].idx, _end(doc[b])) for a, b in runs]
+
+
+def _colon_lines(text: str, doc: Doc) -> list[Reported]:
+    """ "SMITH: We will win." and "Ann Coulter: The Party Is Over": a name alone before a colon that opens its
+    paragraph speaks the rest of the paragraph (transcripts, headlines)."""
+    found = []
+    for ent in doc.ents:
+        if ent.label_ not in SPEAKER_LABELS or ent.end >= len(doc) or doc[ent.end].text != ":":
+            continue
+        line_start = text.rfind("\n", 0, ent.start_char) + 1
+        if text[line_start : ent.start_char].strip():
+            continue
+        line_end = text.find("\n", ent.end_char)
+        span = _trim(text, doc[ent.end].idx + 1, len(text) if line_end < 0 else line_end)
+        if span is not None:
+            speaker = (ent.start_char, ent.end_char)
+            found.append(Reported(span[0], span[1], ":", doc[ent.end].idx, speaker, COLON_CONFIDENCE))
+    return found
 
 
 def _end(token: Token) -> int:
