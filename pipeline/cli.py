@@ -119,6 +119,7 @@ HELP = {
         [
             "news-etl eval ner --docs ../shared/eval/ner/dev/docs --gold ../shared/eval/ner/dev/gold.jsonl",
             "news-etl eval quotes --split ../shared/eval/polnear/dev",
+            "news-etl eval quotes --split ../shared/eval/polnear/dev --kind indirect",
         ],
     ),
 }
@@ -234,8 +235,14 @@ def build_parser() -> argparse.ArgumentParser:
     ner.add_argument("--gold", type=Path, required=True, help="JSON lines: doc_id and entities (start, end, label)")
     ner.add_argument("--model", help="spaCy pipeline name or path (env NEWS_MODEL)")
     ner.add_argument("--no-baseline", action="store_true", help="skip the plain-spaCy comparison")
-    quotes = kinds.add_parser("quotes", parents=[quiet], help="direct quotations vs PolNeAR-style brat gold")
+    quotes = kinds.add_parser("quotes", parents=[quiet], help="quotations and speakers vs PolNeAR-style brat gold")
     quotes.add_argument("--split", type=Path, required=True, help="split folder with text/ and attributions/")
+    quotes.add_argument(
+        "--kind",
+        choices=("direct", "indirect", "all"),
+        default="all",
+        help="direct quotations, reported speech, or each scored separately (default all)",
+    )
     quotes.add_argument("--model", help="spaCy pipeline name or path (env NEWS_MODEL)")
     return parser
 

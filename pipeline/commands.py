@@ -241,7 +241,7 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
         if not args.split.is_dir():
             raise UserError(f"no split folder at {args.split}")
-        result = evaluate_quotes(args.split, settings)
+        result = evaluate_quotes(args.split, settings, args.kind)
     print(json.dumps(result, indent=2))
     return 0
 

@@ -1,10 +1,10 @@
-"""Direct quotations: invented sentences through the real model, every case the extractor claims to handle."""
+"""Quotations, direct and reported: invented sentences through the real model, every case the extractor claims."""
 
 import duckdb
 import pytest
 
 from pipeline.analysis import extract_document, join
-from pipeline.extract.quotes import find_quotes
+from pipeline.extract.quotes import find_quotes, needs_parse
 from pipeline.nlp import chunks
 
 pytestmark = pytest.mark.integration
@@ -12,6 +12,7 @@ pytestmark = pytest.mark.integration
 COLUMNS = {
     "doc_id",
     "quote_idx",
+    "kind",
     "start_char",
     "end_char",
     "text",
@@ -33,16 +34,18 @@ STORY = (
 )
 
 
-def quotes_of(nlp, text, doc_id="d1"):
+def quotes_of(nlp, text, doc_id="d1", kind="direct"):
     rows = extract_document(doc_id, nlp(text))["quotes"]
     check_offsets(text, rows)
-    return rows
+    return [row for row in rows if row["kind"] == kind]
 
 
 def check_offsets(text, rows):
     for i, row in enumerate(rows):
         assert set(row) == COLUMNS
         assert row["quote_idx"] == i
+        assert row["kind"] in ("direct", "indirect")
+        assert i == 0 or (rows[i - 1]["start_char"], rows[i - 1]["end_char"]) <= (row["start_char"], row["end_char"])
         assert text[row["start_char"] : row["end_char"]] == row["text"]
         if row["speaker"] is not None:
             assert text[row["speaker_start_char"] : row["speaker_end_char"]] == row["speaker"]
@@ -180,6 +183,7 @@ def test_long_texts_in_pieces_keep_offsets(nlp):
     assert len(pieces) > 1
     rows = extract_document("d2", join(pieces))["quotes"]
     check_offsets(text, rows)
+    rows = [r for r in rows if r["kind"] == "direct"]
     assert len(rows) == 6 * 5
     assert {r["speaker_canonical"] for r in rows if r["speaker"] == "Miller"} == {"Matthew Miller"}
 
@@ -199,3 +203,91 @@ def test_quote_views(sample_lake):
     for quote, title, source_path, start, text in rows:
         assert title and source_path.endswith(".txt")
         assert text[start : start + len(quote)] == quote
+
+
+# --- reported speech ---------------------------------------------------------------------------------------
+
+
+def reported(nlp, text):
+    return quotes_of(nlp, text, kind="indirect")
+
+
+def test_reported_clause_after_the_cue_with_its_speaker(nlp):
+    text = "Mayor Lena Okafor opened the new tram depot.\n\nOkafor said the city would buy twelve more trams next year.\n"
+    (row,) = reported(nlp, text)
+    assert row["text"] == "the city would buy twelve more trams next year"
+    assert (row["speaker"], row["speaker_canonical"], row["cue"]) == ("Okafor", "Lena Okafor", "said")
+    assert row["confidence"] == 0.9
+
+
+def test_reported_clause_before_the_cue_and_that_clauses(nlp):
+    text = (
+        "The harbour bridge will stay closed until March, a city spokeswoman said on Monday.\n\n"
+        "Engineer Tomasz Wierzbicki told reporters that the pumps had failed twice.\n"
+    )
+    first, second = reported(nlp, text)
+    assert first["text"] == "The harbour bridge will stay closed until March"
+    assert first["speaker"] == "a city spokeswoman"
+    assert second["text"] == "that the pumps had failed twice"
+    assert second["speaker_canonical"] == "Tomasz Wierzbicki" and second["cue"] == "told"
+
+
+def test_according_to(nlp):
+    text = "According to the fire brigade, nobody was hurt in the warehouse fire.\n"
+    (row,) = reported(nlp, text)
+    assert row["text"] == "nobody was hurt in the warehouse fire"
+    assert row["speaker"] == "the fire brigade" and row["cue"] == "according to"
+
+
+def test_pronoun_speaker_resolves_to_the_name(nlp):
+    text = "Paul Dunmore farms near the river.\n\nHe said the flood had ruined his whole barley harvest.\n"
+    (row,) = reported(nlp, text)
+    assert row["speaker"] == "He" and row["speaker_canonical"] == "Paul Dunmore"
+
+
+def test_name_and_colon_opening_a_paragraph(nlp):
+    text = "Sarah Whitfield: We will not sign this budget.\n"
+    (row,) = reported(nlp, text)
+    assert row["text"] == "We will not sign this budget"
+    assert row["speaker"] == "Sarah Whitfield" and row["cue"] == ":"
+
+
+def test_direct_quotes_are_not_reported_speech_too(nlp):
+    text = '"The trams are late again," said Okafor.\n\nOkafor said: "We will fix the timetable."\n'
+    rows = extract_document("d1", nlp(text))["quotes"]
+    assert [r["kind"] for r in rows] == ["direct", "direct"]
+
+
+def test_a_clause_reported_inside_another_is_part_of_it(nlp):
+    text = "Dunmore said his neighbour told him the dam would hold.\n"
+    (row,) = reported(nlp, text)
+    assert row["text"] == "his neighbour told him the dam would hold"
+    assert row["cue"] == "said"
+
+
+def test_no_cue_no_reported_speech(nlp):
+    assert reported(nlp, "The tram depot opened on Monday with twelve new trams.\n") == []
+
+
+@pytest.mark.parametrize(
+    ("sentence", "needed"),
+    [
+        ("Okafor said the trams were late.", True),
+        ("According to the brigade, nobody was hurt.", True),
+        ("He called for new talks.", True),
+        ("“We will win.”", True),
+        ("Rain fell all night in the valley.", False),
+        ("", False),
+    ],
+)
+def test_needs_parse(sentence, needed):
+    assert needs_parse(sentence) is needed
+
+
+def test_quote_views_count_both_kinds(sample_lake):
+    with duckdb.connect(str(sample_lake.db), read_only=True) as con:
+        lake = dict(con.execute("select kind, count(*) from quotes where speaker is not null group by kind").fetchall())
+        daily = dict(con.execute("select kind, sum(quotes) from quotes_by_speaker_daily group by kind").fetchall())
+        listed = dict(con.execute("select kind, count(*) from speaker_quotes group by kind").fetchall())
+    assert set(lake) == {"direct", "indirect"}
+    assert daily == lake == listed

@@ -1,4 +1,5 @@
--- Who is quoted most, per day: quotes and documents per speaker (canonical name, else the mention as written).
+-- Who is quoted most, per day: quotes and documents per speaker (canonical name, else the mention as written)
+-- and kind (direct quotations, indirect: reported speech). Sum over kind for everything a speaker said.
 with quotes as (
     select * from main.quotes
 ),
@@ -7,6 +8,7 @@ attributed as (
     select
         quotes.date,
         quotes.doc_id,
+        quotes.kind,
         coalesce(quotes.speaker_canonical, quotes.speaker) as speaker,
         quotes.speaker_canonical is not null as is_resolved
     from quotes
@@ -17,11 +19,12 @@ final as (
     select
         date,
         speaker,
+        kind,
         bool_or(is_resolved) as is_resolved,
         count(*) as quotes,
         count(distinct doc_id) as documents
     from attributed
-    group by date, speaker
+    group by date, speaker, kind
 )
 
 select * from final

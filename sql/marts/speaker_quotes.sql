@@ -1,4 +1,5 @@
--- Each speaker's quotes with the document they come from (title, date, file), newest first within a speaker.
+-- Each speaker's quotes, direct and indirect (kind), with the document they come from (title, date, file), newest
+-- first within a speaker.
 with quotes as (
     select * from main.quotes
 ),
@@ -11,6 +12,7 @@ final as (
     select
         coalesce(quotes.speaker_canonical, quotes.speaker) as speaker,
         quotes.speaker as speaker_mention,
+        quotes.kind,
         quotes.text as quote,
         quotes.cue,
         quotes.confidence,
