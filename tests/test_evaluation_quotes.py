@@ -1,10 +1,13 @@
 """Quote evaluation: the brat reader and the scorer on tiny invented gold, then the whole path over a tiny split."""
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import SHARED, make_settings
+from conftest import REPO, SHARED, make_settings
 from pipeline.analysis import extract_texts
 from pipeline.errors import UserError
 from pipeline.evaluation.quotes import (
@@ -69,6 +72,22 @@ def test_gold_quotes_are_content_pieces_opening_with_a_quote_mark():
     assert TEXT[gold[0].source.start : gold[0].source.end] == "Anna Kowalski"
 
 
+def test_indirect_gold_is_the_other_content_pieces():
+    gold = gold_quotes(TEXT, brat(TEXT), "indirect")
+    assert [TEXT[g.start : g.end] for g in gold] == ["the deal “fair”"]
+    assert gold[0].source is None
+
+
+def test_indirect_gold_skips_malformed_relations():
+    text = "Officials said the talks stalled."
+    content, source = span(text, "the talks stalled"), span(text, "Officials")
+    lines = [f"T1\tContent {content[0]} {content[1]}\tx", f"T2\tSource {source[0]} {source[1]}\tOfficials"]
+    (good,) = gold_quotes(text, "\n".join([*lines, "E1\tContent:T1 Source:T2"]), "indirect")
+    assert good.source.text == "Officials"
+    (unlinked,) = gold_quotes(text, "\n".join([*lines, "E1\tContent:T1 Source:T2 broken"]), "indirect")
+    assert unlinked.source is None  # the piece is still gold; the malformed relation gives it no speaker
+
+
 def test_short_pieces_and_quotes_without_source():
     text = 'He ticked "Y" and then said "we are done here."'
     yes, done = span(text, '"Y"'), span(text, '"we are done here."')
@@ -100,6 +119,20 @@ def test_scorer_exact_figures():
     assert result["speaker_accuracy"] == 0.5
     assert result["speakers_scored"] == 2
     assert (result["gold_quotes"], result["predicted_quotes"], result["n_docs"]) == (3, 5, 1)
+
+
+def test_scorer_at_the_indirect_thresholds():
+    gold = {"d": [GoldQuote(0, 20, None)]}
+    result = score(gold, {"d": [Predicted(0, 12, None)]}, (0.3, 0.5))  # overlap 12/20 = 0.6
+    assert result["at_0.5"]["f1"] == 1.0 and "at_0.8" not in result
+
+
+def test_predictions_of_one_kind():
+    rows = [
+        {"kind": kind, "start_char": 0, "end_char": 5, "speaker": None, "speaker_start_char": None}
+        for kind in ("direct", "indirect", "indirect")
+    ]
+    assert (len(predictions(rows)), len(predictions(rows, "indirect"))) == (1, 2)
 
 
 def test_speaker_right_by_overlap():
@@ -141,6 +174,38 @@ def test_evaluate_quotes_runs_the_pipeline(tmp_path):
     assert result["at_0.3"] == {"matched": 3, "precision": 1.0, "recall": 1.0, "f1": 1.0}
     assert result["at_0.8"]["f1"] == 1.0
     assert result["speaker_accuracy"] == 1.0
+
+
+def test_evaluate_both_kinds(tmp_path):
+    result = evaluate_quotes(write_split(tmp_path / "dev"), make_settings(tmp_path), "all")
+    assert result["direct"]["at_0.3"]["f1"] == 1.0
+    assert result["indirect"]["gold_quotes"] == 1 and set(result["indirect"]) >= {"at_0.3", "at_0.5"}
+    with pytest.raises(UserError):
+        evaluate_quotes(tmp_path / "dev", make_settings(tmp_path), "both")
+
+
+@pytest.mark.skipif(not POLNEAR_DEV.is_dir(), reason=f"PolNeAR dev split not found at {POLNEAR_DEV}")
+def test_eval_kind_cli_on_polnear(tmp_path):
+    """`news-etl eval quotes --kind` over a few real articles (copied by the test at run time, never stored)."""
+    split = tmp_path / "dev"
+    (split / "text").mkdir(parents=True)
+    (split / "attributions").mkdir()
+    for path in sorted((POLNEAR_DEV / "text").glob("*.txt"))[:4]:
+        (split / "text" / path.name).write_bytes(path.read_bytes())
+        for ann in (POLNEAR_DEV / "attributions").glob(f"{path.stem}_*.ann"):
+            (split / "attributions" / ann.name).write_bytes(ann.read_bytes())
+    command = [sys.executable, "-m", "pipeline.cli", "eval", "quotes", "--split", str(split)]
+    outputs = {}
+    for kind in ("indirect", "all"):
+        done = subprocess.run(
+            [*command, "--kind", kind], capture_output=True, text=True, timeout=600, check=False, cwd=REPO
+        )
+        assert done.returncode == 0, done.stderr
+        outputs[kind] = json.loads(done.stdout)
+    assert outputs["indirect"]["kind"] == "indirect" and outputs["indirect"]["gold_quotes"] > 10
+    assert outputs["indirect"]["at_0.3"]["f1"] > 0.4
+    assert outputs["all"]["indirect"]["at_0.5"] == outputs["indirect"]["at_0.5"]
+    assert outputs["all"]["direct"]["kind"] == "direct" and "at_0.8" in outputs["all"]["direct"]
 
 
 @pytest.mark.skipif(not POLNEAR_DEV.is_dir(), reason=f"PolNeAR dev split not found at {POLNEAR_DEV}")
