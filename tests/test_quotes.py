@@ -213,7 +213,7 @@ def reported(nlp, text):
 
 
 def test_reported_clause_after_the_cue_with_its_speaker(nlp):
-    text = "Mayor Lena Okafor opened the new tram depot.\n\nOkafor said the city would buy twelve more trams next year.\n"
+    text = "Mayor Lena Okafor opened the tram depot.\n\nOkafor said the city would buy twelve more trams next year.\n"
     (row,) = reported(nlp, text)
     assert row["text"] == "the city would buy twelve more trams next year"
     assert (row["speaker"], row["speaker_canonical"], row["cue"]) == ("Okafor", "Lena Okafor", "said")
