@@ -19,6 +19,7 @@ from pipeline.extract.quotes import (
     ACCORDING,
     CUES,
     NOUN_DEPS,
+    PRONOUNS,
     QUOTE_CHARS,
     SPEAKER_LABELS,
     SUBJECT_DEPS,
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 COMPLEMENTS = frozenset({"ccomp", "xcomp", "dobj", "oprd", "acl", "advcl"})  # the relations of the lexicon
 CUE_SPEAKER_CONFIDENCE = 0.9  # a cue verb with its subject, as for direct quotes
 ACCORDING_CONFIDENCE = 0.85
+NEARBY_SPEAKER_CONFIDENCE = 0.7
 COLON_CONFIDENCE = 0.6
 NO_SPEAKER_CONFIDENCE = 0.5
 RELATIVES = frozenset({"who", "that", "which"})
@@ -62,9 +64,10 @@ def reported_speech(text: str, doc_tokens: _Tokens, quoted: list[tuple[int, int]
     def inside_quote(char: int) -> bool:
         return any(a <= char < b for a, b in quoted)
 
+    words = quotes.CUE_WORDS  # the lexicon's lookups, once per token only for the words that may report
     for sent in doc.sents:
         for token in sent:
-            if inside_quote(token.idx):
+            if token.lower_ not in words or inside_quote(token.idx):
                 continue
             if token.lower_ == ACCORDING:
                 if item := _according(text, sent, token, doc_tokens):
@@ -112,8 +115,11 @@ def speaker_of(cue: Token, usable: Callable[[Token], bool]) -> Token | None:
     if (owner := next((c for c in cue.children if c.dep_ == "poss" and usable(c)), None)) is not None:
         return owner
     if cue.head is not cue and cue.dep_ in NOUN_DEPS | {"acl", "advcl", "xcomp", "prep", "pcomp"}:
-        return subject_of(cue.head, usable)
-    return None
+        if (subject := subject_of(cue.head, usable)) is not None:
+            return subject
+    # the parse gave none: the nearest name or pronoun before the cue in its sentence
+    before = reversed([t for t in cue.sent if t.i < cue.i and usable(t)])
+    return next((t for t in before if t.ent_type_ in SPEAKER_LABELS or t.lower_ in PRONOUNS), None)
 
 
 def _complements(text: str, cue: Token, tokens: _Tokens) -> list[Reported]:
@@ -128,7 +134,10 @@ def _complements(text: str, cue: Token, tokens: _Tokens) -> list[Reported]:
         named = None
         if subject is not None and subject.lower_ in RELATIVES and subject.head.dep_ == "relcl":
             named = mention(subject.head.head, tokens)
-        confidence = CUE_SPEAKER_CONFIDENCE if speaker else NO_SPEAKER_CONFIDENCE
+        if subject is None:
+            confidence = NO_SPEAKER_CONFIDENCE
+        else:  # the cue's own subject is surest; an owner, a governing verb's subject or a nearby name less so
+            confidence = CUE_SPEAKER_CONFIDENCE if subject.dep_ in SUBJECT_DEPS else NEARBY_SPEAKER_CONFIDENCE
         items.extend(Reported(a, b, cue.text, cue.idx, speaker, confidence, named) for a, b in pieces)
     return items
 
