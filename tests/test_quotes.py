@@ -291,3 +291,8 @@ def test_quote_views_count_both_kinds(sample_lake):
         listed = dict(con.execute("select kind, count(*) from speaker_quotes group by kind").fetchall())
     assert set(lake) == {"direct", "indirect"}
     assert daily == lake == listed
+
+
+def test_a_text_spacy_only_tokenized_has_no_reported_speech(nlp):
+    doc = nlp.make_doc("Okafor said the trams were late.")  # what analysis keeps when the parser fails
+    assert extract_document("d1", doc)["quotes"] == []

@@ -264,7 +264,7 @@ def quote_rows(part: Part) -> list[dict]:
     ]
     found += [
         ("indirect", r.start, r.end, r.speaker, r.named or r.speaker, r.cue, r.confidence)
-        for r in reported_speech(text, tokens, quoted)
+        for r in reported_speech(part.doc, tokens, quoted)
     ]
     rows = []
     for kind, start, end, speaker, named, cue, confidence in sorted(found, key=lambda f: (f[1], f[2])):

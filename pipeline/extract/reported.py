@@ -1,11 +1,12 @@
-"""Reported speech (indirect quotations) and who said it: the clausal complement of a reporting verb.
+"""Reported speech (indirect quotations) and who said it: what a reporting word's complement says.
 
-Rules over the dependency parse, built on the direct quotes' speaker machinery (quotes.py): a cue word of
+Rules over the dependency parse, built on the direct quotes' speaker machinery (quotes.py): a speech verb of
 quotes.CUES with a clausal complement ("Miller said [the talks stalled]", "[The talks stalled], officials said",
-"she told reporters [that ...]"); a clause with an "according to X" phrase ("[The talks stalled], according to
-officials"); a name and a colon opening a paragraph ("SMITH: [We will win.]"). The speaker is the cue's subject
-(or the object of "according to", or the name before the colon), resolved to the document's name as for direct
-quotes. Only sentences with a cue word (or "according") need the parse: see quotes.needs_parse.
+"she told reporters [that ...]"), or a word of quotes.REPORTED_CUES with the complement the lexicon names
+("vowed [to fight on]", "called for [new talks]"); a clause with an "according to X" phrase ("[The talks
+stalled], according to officials"); a name and a colon opening a paragraph ("SMITH: [We will win.]"). The
+speaker is the cue's subject (or the object of "according to", or the name before the colon), resolved to the
+document's name as for direct quotes. Only sentences with such a word need the parse: see quotes.needs_parse.
 """
 
 from __future__ import annotations
@@ -53,13 +54,13 @@ class Reported:
     named: tuple[int, int] | None = None  # where the speaker's name is, when the mention is "who"
 
 
-def reported_speech(text: str, doc_tokens: _Tokens, quoted: list[tuple[int, int]]) -> list[Reported]:
+def reported_speech(doc: Doc, doc_tokens: _Tokens, quoted: list[tuple[int, int]]) -> list[Reported]:
     """The indirect quotations of a document, outermost only (a clause reported inside another's content is
-    part of it), never inside a direct quotation nor one that is itself a direct quotation."""
+    part of it), never inside a direct quotation (quoted: their spans) nor one that is itself a direct quotation."""
+    if not doc.has_annotation("DEP"):
+        return []  # spaCy failed on this text (it is only tokenized): no parse, no reported speech
+    text = doc.text
     found: list[Reported] = []
-    doc = doc_tokens.items[0][1].doc if doc_tokens.items else None
-    if doc is None:
-        return []
 
     def inside_quote(char: int) -> bool:
         return any(a <= char < b for a, b in quoted)
