@@ -43,7 +43,7 @@ OLD_RELEASE = "899eec2"  # release 0.1, the last one before Delta Lake
 DAYS = ("2026-11-23", "2026-11-24")
 CHANGED = "001_69b4fe1daa748a4d.txt"  # a file of DAYS[0] edited between its two 0.1 runs
 KILL_POINTS = [  # (function of pipeline.migrate, call after which the migration is killed)
-    ("write_atomic", 1),  # one signatures file rewritten to int64
+    ("write_atomic", 1),  # one file rewritten to the declared schema (signatures to int64, quotes with kind)
     ("register_all", 3),  # three tables registered
     ("record_files", 2),  # two runs rows rewritten
     ("remove_run", 1),  # the superseded run deleted, the runs table not yet created
@@ -200,7 +200,8 @@ def test_migration_converts_in_place_once(old_lake: OldLake, tmp_path: Path) -> 
     done = migrate.migrate(location(lake))
 
     assert done is not None and done.runs == old_lake.runs
-    assert done.rewritten == {"signatures": 3}  # the current runs' files; the superseded run's are deleted
+    # the current runs' files (the superseded run's are deleted): 0.1 wrote signatures as int32, quotes without kind
+    assert done.rewritten == {"quotes": 3, "signatures": 3}
     assert done.removed == len(superseded_files) == 7 and not done.damaged
     assert not any(p.exists() for p in superseded_files)
     assert not (lake / "_runs" / superseded).exists()
@@ -279,6 +280,7 @@ def test_cli_migrate_then_views(old_lake: OldLake, tmp_path: Path) -> None:
     assert ran.returncode == 0, ran.stderr
     assert "converted 2 dates, 3 runs (1 superseded)" in ran.stdout
     assert "signatures: 3 current files registered, 3 rewritten to the declared schema" in ran.stdout
+    assert "quotes: 3 current files registered, 3 rewritten to the declared schema" in ran.stdout
     assert "7 files of superseded runs deleted" in ran.stdout and f"views: {db}" in ran.stdout
     answer = cli("sql", "--lake", lake, "--db", db, "select count(*) as n from documents")
     assert answer.returncode == 0 and str(len(old_lake.views["main.documents"])) in answer.stdout
@@ -327,7 +329,7 @@ def test_migration_on_object_storage(old_lake: OldLake, s3_env: dict, tmp_path: 
 
     done = migrate.migrate(lake)
 
-    assert done is not None and done.runs == old_lake.runs and done.rewritten == {"signatures": 3}
+    assert done is not None and done.runs == old_lake.runs and done.rewritten == {"quotes": 3, "signatures": 3}
     assert migrate.migrate(lake) is None
     build_database(lake, tmp_path / "news.duckdb")
     with duckdb.connect(str(tmp_path / "news.duckdb"), read_only=True) as con:
