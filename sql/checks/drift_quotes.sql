@@ -20,35 +20,29 @@ quotes as (
     group by date
 ),
 
-rates as (
+series as (
     select
         analysed.date,
-        coalesce(quotes.quotes, 0) / analysed.documents as rate
+        coalesce(quotes.quotes, 0) / analysed.documents as value
     from analysed
     left join quotes on analysed.date = quotes.date
 ),
 
-baseline as (
-    select
-        median(rate) as median_rate,
-        count(*) as n_dates
-    from rates
-    where date in $trailing
-),
+baseline as ($baseline),
 
 final as (
     select
-        format('{:.2f} quotes per document', today.rate) as observed,
-        format('{:.2f} to {:.2f}', (1 - $drift) * median_rate, (1 + $drift) * median_rate) as expected,
+        format('{:.2f} quotes per document', today.value) as observed,
+        format('{:.2f} to {:.2f}', (1 - $drift) * median_value, (1 + $drift) * median_value) as expected,
         format(
             '{:.2f} quotes per analysed document, against a median of {:.2f} on the {} dates before',
-            today.rate,
-            median_rate,
+            today.value,
+            median_value,
             n_dates
         ) as message
-    from rates as today
+    from series as today
     cross join baseline
-    where today.date = $date and n_dates > 0 and median_rate > 0 and abs(today.rate / median_rate - 1) > $drift
+    where today.date = $date and n_dates > 0 and median_value > 0 and abs(today.value / median_value - 1) > $drift
 )
 
 select * from final
