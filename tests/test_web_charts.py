@@ -40,12 +40,11 @@ def test_thirty_dates_render_as_labels_that_do_not_overlap():
     axis = re.search(r'aria-label="X-axis.*?role-axis-domain', svg, re.S)[0]
     shown = [
         (float(x), text)
-        for x, opacity, text in re.findall(r'translate\(([\d.]+),\d+\) rotate\(315\)[^>]*opacity="([\d.]+)"[^>]*>([^<]+)<', axis)
+        for x, opacity, text in re.findall(
+            r'translate\(([\d.]+),\d+\) rotate\(315\)[^>]*opacity="([\d.]+)"[^>]*>([^<]+)<', axis
+        )
         if float(opacity) > 0
-    ] or [
-        (float(x), text)
-        for x, text in re.findall(r'translate\(([\d.]+),\d+\) rotate\(315\)[^>]*>([^<]+)<', axis)
-    ]
+    ] or [(float(x), text) for x, text in re.findall(r"translate\(([\d.]+),\d+\) rotate\(315\)[^>]*>([^<]+)<", axis)]
     assert shown[0][1] == "Nov 01"
     assert len(shown) >= 10, "at least every third date is labelled"
     gaps = [b[0] - a[0] for a, b in zip(shown, shown[1:], strict=False)]
@@ -79,12 +78,33 @@ TEXT = 'Clara Hoffmann said: "Berlin will pay." Brandt said no.'
 
 def test_marked_wraps_entities_inside_quotes_and_escapes_the_text():
     entities = [
-        {"start_char": 0, "end_char": 14, "label": "PERSON", "canonical": "Clara Hoffmann", "canonical_key": "clara hoffmann", "is_name": True},
-        {"start_char": 22, "end_char": 28, "label": "GPE", "canonical": "Berlin", "canonical_key": "berlin", "is_name": True},
+        {
+            "start_char": 0,
+            "end_char": 14,
+            "label": "PERSON",
+            "canonical": "Clara Hoffmann",
+            "canonical_key": "clara hoffmann",
+            "is_name": True,
+        },
+        {
+            "start_char": 22,
+            "end_char": 28,
+            "label": "GPE",
+            "canonical": "Berlin",
+            "canonical_key": "berlin",
+            "is_name": True,
+        },
     ]
     quotes = [
-        {"start_char": 21, "end_char": 39, "speaker": "Clara Hoffmann", "speaker_canonical": "Clara Hoffmann",
-         "speaker_start_char": 0, "speaker_end_char": 14, "kind": "direct"}
+        {
+            "start_char": 21,
+            "end_char": 39,
+            "speaker": "Clara Hoffmann",
+            "speaker_canonical": "Clara Hoffmann",
+            "speaker_start_char": 0,
+            "speaker_end_char": 14,
+            "kind": "direct",
+        }
     ]
     html = marked(TEXT, spans(entities, quotes, link=lambda q: f"/news?q={q}"))
     assert re.sub(r"<[^>]+>", "", html).startswith("Clara HoffmannPERSONspeaker said:")

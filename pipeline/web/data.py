@@ -143,7 +143,9 @@ def news(settings: Settings, since: date, until: date, queries: list[str]) -> Ne
     series, errors, results = {}, {}, {}
     for query in queries:
         try:
-            series[query] = cached(settings, ("attention", query, since, until), lambda q=query: attention(settings, q, since, until))
+            series[query] = cached(
+                settings, ("attention", query, since, until), lambda q=query: attention(settings, q, since, until)
+            )
             results[query] = cached(
                 settings,
                 ("search", query, since, until),

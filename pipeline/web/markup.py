@@ -35,20 +35,29 @@ def spans(
 ) -> list[Span]:
     """Spans of the names among the entities and of each quote and its speaker's mention; link(query) is the
     URL of a query's attention chart (none in a static file)."""
-    found = []
+    found, speakers = [], set()
     for e in entities:
         if not e.get("is_name", True):
             continue
         query = f'entity:"{e["canonical_key"]}"'
         found.append(
-            Span(e["start_char"], e["end_char"], "entity", e["label"], link(query) if link else None, e["canonical"] or "")
+            Span(
+                e["start_char"],
+                e["end_char"],
+                "entity",
+                e["label"],
+                link(query) if link else None,
+                e["canonical"] or "",
+            )
         )
     for q in quotes:
         speaker = q.get("speaker_canonical") or q.get("speaker")
         kind = f" ({q['kind']})" if q.get("kind") else ""
         who = speaker or "no speaker found"
         found.append(Span(q["start_char"], q["end_char"], "quote", f"— {who}{kind}", None, f"said by {who}"))
-        if q.get("speaker_start_char") is not None and q.get("speaker_end_char") is not None:
+        where = (q.get("speaker_start_char"), q.get("speaker_end_char"))
+        if None not in where and where not in speakers:  # one mark for a mention that speaks several quotes
+            speakers.add(where)
             query = f'speaker:"{speaker}"'
             found.append(
                 Span(
@@ -70,7 +79,9 @@ def marked(text: str, found: Sequence[Span]) -> str:
     edges = sorted({0, len(text), *(s.start for s in valid), *(s.end for s in valid)})
     out = []
     for begin, end in zip(edges, edges[1:], strict=False):
-        covering = sorted((s for s in valid if s.start <= begin and end <= s.end), key=lambda s: (ORDER[s.kind], s.start))
+        covering = sorted(
+            (s for s in valid if s.start <= begin and end <= s.end), key=lambda s: (ORDER[s.kind], s.start)
+        )
         piece, linked = escape(text[begin:end]), False
         for span in reversed(covering):  # innermost first
             if span.href and not linked:
@@ -86,5 +97,7 @@ def wrap(span: Span, inner: str, last: bool) -> str:
         tag = f'<span class="tag">{escape(span.label)}</span>' if last else ""
         return f'<q class="quote"{title}>{inner}{tag}</q>'
     tag = f'<span class="tag">{escape(span.label)}</span>' if last else ""
-    extra = f' data-label="{escape(span.label)}" style="--c:{label_colour(span.label)}"' if span.kind == "entity" else ""
+    extra = (
+        f' data-label="{escape(span.label)}" style="--c:{label_colour(span.label)}"' if span.kind == "entity" else ""
+    )
     return f'<mark class="{span.kind}"{extra}{title}>{inner}{tag}</mark>'
