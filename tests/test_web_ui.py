@@ -61,6 +61,7 @@ def test_report_tab_news_page_and_a_document_in_the_airflow_ui(airflow_server, f
     speaker = top_speaker(airflow_server)
     with browser_page("web-ui-last-page.png") as page:
         log_in(page, airflow_server)
+        page.set_viewport_size({"width": 1400, "height": 1400})  # the screenshots show the charts too
         page.goto(f"{airflow_server.url}/dags/news_nightly/runs/{quote(finished_run)}")
         page.get_by_role("link", name="Report", exact=True).click()
         report = page.frame_locator('iframe[title="Report"]')

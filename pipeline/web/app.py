@@ -8,7 +8,9 @@ Pages read the lake only through the read-only query sandbox; each is a plain fu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
@@ -17,10 +19,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from pipeline.config import Settings, parse_date
 from pipeline.errors import UserError
-from pipeline.web import pages
+from pipeline.web import charts, pages
 
 # A DAG run's (processed date, lake run id or None, task instances) from its dag_id and run_id.
 RunLookup = Callable[[str, str], tuple[date, str | None, list[dict[str, Any]]]]
+
+
+@asynccontextmanager
+async def warm_up(app: FastAPI) -> AsyncIterator[None]:
+    """Load the chart engine in the background as the server starts (2-3 s of imports and Vega's start-up the
+    first page would otherwise wait for). Airflow does not run a mounted app's lifespan: there the first chart
+    pays it, once per api-server."""
+    threading.Thread(target=charts.warm_up, daemon=True).start()
+    yield
 
 
 def create_app(
@@ -31,6 +42,7 @@ def create_app(
     """The app; settings() is called per request (the environment may name another lake after a restart)."""
     app = FastAPI(
         title="news-etl pages",
+        lifespan=warm_up,
         dependencies=[Depends(require)] if require else [],
         docs_url=None,
         redoc_url=None,

@@ -123,6 +123,11 @@ def entities_spec(entities: Sequence[Mapping[str, Any]], title: str, subtitle: s
     return _config(chart).to_dict()
 
 
+def warm_up() -> None:
+    """Import altair and start vl-convert's engine (seconds, once per process)."""
+    svg(entities_spec([{"canonical": "warm-up", "label": "ORG", "mentions": 1}], "warm-up", ""))
+
+
 def svg(spec: dict[str, Any]) -> str:
     """The chart as an SVG document (to inline in a page: no script, no external reference)."""
     import vl_convert

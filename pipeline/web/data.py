@@ -16,6 +16,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
+import duckdb
+
 from pipeline.config import Settings
 from pipeline.errors import UserError
 from pipeline.views import connect, sql_dir
@@ -62,16 +64,36 @@ def cached(settings: Settings, key: tuple, compute: Callable[[], T]) -> T:
     return value
 
 
-def rows(settings: Settings, name: str, **params: Any) -> list[dict[str, Any]]:
-    """The rows of sql/pages/<name>.sql as dicts, in the query sandbox."""
+class Reader:
+    """The rows of sql/pages/ queries, through one sandboxed connection opened at the first query not cached
+    (opening one costs some 40 ms: a page's queries share it)."""
 
-    def run() -> list[dict[str, Any]]:
-        with connect(settings.db, settings.lake) as con:
-            result = con.execute(sql(name), params)
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.con: duckdb.DuckDBPyConnection | None = None
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.con is not None:
+            self.con.close()
+
+    def rows(self, name: str, **params: Any) -> list[dict[str, Any]]:
+        def run() -> list[dict[str, Any]]:
+            if self.con is None:
+                self.con = connect(self.settings.db, self.settings.lake)
+            result = self.con.execute(sql(name), params)
             columns = [c[0] for c in result.description]
             return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
 
-    return cached(settings, (name, tuple(sorted(params.items()))), run)
+        return cached(self.settings, (name, tuple(sorted(params.items()))), run)
+
+
+def rows(settings: Settings, name: str, **params: Any) -> list[dict[str, Any]]:
+    """The rows of sql/pages/<name>.sql as dicts, in the query sandbox (cached)."""
+    with Reader(settings) as reader:
+        return reader.rows(name, **params)
 
 
 @dataclass(frozen=True)
@@ -97,17 +119,18 @@ class RunReport:
 
 def run_report(settings: Settings, day: date, tasks: list[dict[str, Any]] | None = None) -> RunReport:
     one = {"day": day}
-    return RunReport(
-        day=day,
-        runs=rows(settings, "run_counts", **one),
-        rejects=rows(settings, "rejects_by_reason", **one),
-        languages=rows(settings, "languages", **one),
-        checks=rows(settings, "checks", **one),
-        entities=rows(settings, "top_entities_day", **one, limit=TOP_ENTITIES),
-        speakers=rows(settings, "top_speakers", since=day, until=day, limit=TOP_SPEAKERS),
-        quotes=rows(settings, "sample_quotes", **one, limit=SAMPLE_QUOTES),
-        tasks=tasks or [],
-    )
+    with Reader(settings) as read:
+        return RunReport(
+            day=day,
+            runs=read.rows("run_counts", **one),
+            rejects=read.rows("rejects_by_reason", **one),
+            languages=read.rows("languages", **one),
+            checks=read.rows("checks", **one),
+            entities=read.rows("top_entities_day", **one, limit=TOP_ENTITIES),
+            speakers=read.rows("top_speakers", since=day, until=day, limit=TOP_SPEAKERS),
+            quotes=read.rows("sample_quotes", **one, limit=SAMPLE_QUOTES),
+            tasks=tasks or [],
+        )
 
 
 def committed_dates(settings: Settings) -> list[dict[str, Any]]:
@@ -160,9 +183,16 @@ def news(settings: Settings, since: date, until: date, queries: list[str]) -> Ne
         attention=series,
         errors=errors,
         results=results,
-        entities=rows(settings, "top_entities_range", since=since, until=until, limit=TOP_ENTITIES),
-        speakers=rows(settings, "top_speakers", since=since, until=until, limit=TOP_SPEAKERS),
+        **range_rows(settings, since, until),
     )
+
+
+def range_rows(settings: Settings, since: date, until: date) -> dict[str, list[dict[str, Any]]]:
+    with Reader(settings) as read:
+        return {
+            "entities": read.rows("top_entities_range", since=since, until=until, limit=TOP_ENTITIES),
+            "speakers": read.rows("top_speakers", since=since, until=until, limit=TOP_SPEAKERS),
+        }
 
 
 @dataclass(frozen=True)
@@ -174,16 +204,17 @@ class DocumentPage:
 
 
 def document(settings: Settings, doc_id: str) -> DocumentPage | None:
-    found = rows(settings, "document", doc_id=doc_id)
-    if not found:
-        return None
-    doc = found[0]
-    near = []
-    if doc["near_duplicate_cluster"]:
-        near = rows(settings, "near_duplicates", cluster_id=doc["near_duplicate_cluster"], doc_id=doc_id)
-    return DocumentPage(
-        document=doc,
-        entities=rows(settings, "document_entities", doc_id=doc_id),
-        quotes=rows(settings, "document_quotes", doc_id=doc_id),
-        near_duplicates=near,
-    )
+    with Reader(settings) as read:
+        found = read.rows("document", doc_id=doc_id)
+        if not found:
+            return None
+        doc = found[0]
+        near = []
+        if doc["near_duplicate_cluster"]:
+            near = read.rows("near_duplicates", cluster_id=doc["near_duplicate_cluster"], doc_id=doc_id)
+        return DocumentPage(
+            document=doc,
+            entities=read.rows("document_entities", doc_id=doc_id),
+            quotes=read.rows("document_quotes", doc_id=doc_id),
+            near_duplicates=near,
+        )
