@@ -16,6 +16,7 @@ engine).
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import socket
 import statistics
@@ -114,6 +115,7 @@ def main() -> None:
             "news, 3 queries": [f"{base}/news?q={w}*&q=title:{w}&q={w}+AND+-oil" for w in WORDS[5 : 5 + args.repeats]],
             "document": [f"{base}/document/{d}" for d in doc_ids[: args.repeats]],
         }
+        print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work slows all)")
         print(f"first request, 5 s after start (the search index opened, the first chart): {first:.2f} s")
         print(f"{'page':<18}{'cold median':>14}{'cold max':>11}{'warm median':>14}{'cold/warm':>11}")
         for name, urls in pages.items():
@@ -121,6 +123,7 @@ def main() -> None:
             warm = [timed(u) for u in urls for _ in range(3)]
             c, w = statistics.median(cold), statistics.median(warm)
             print(f"{name:<18}{c:>12.3f} s{max(cold):>9.3f} s{w:>12.3f} s{c / w:>10.0f}x")
+        print(f"load average after: {os.getloadavg()[0]:.1f}")
     finally:
         server.terminate()
         server.wait(timeout=20)
