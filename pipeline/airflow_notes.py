@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from airflow.listeners import hookimpl
@@ -50,26 +51,36 @@ def write_note(dag_run: Any, succeeded: bool) -> None:
         note_run(own, own.scalars(select(DagRun).where(DagRun.id == dag_run.id)).one(), succeeded)
 
 
-def note_run(session: Any, dag_run: Any, succeeded: bool) -> None:
-    from airflow.models.dagrun import DagRunNote
+def processed_day(dag_run: Any) -> date:
+    """The day a news_nightly run processed: the `plan` task's rule (airflow_tasks.run_day)."""
+    from pipeline.airflow_tasks import run_day
+
+    return run_day((dag_run.conf or {}).get("date"), dag_run.run_type, dag_run.data_interval_start, dag_run.run_after)
+
+
+def committed(session: Any, run_id: str) -> dict[str, Any] | None:
+    """What the run's `commit` task returned (counts and the lake run id), or None if it did not commit."""
     from airflow.models.xcom import XComModel
 
-    from pipeline.airflow_tasks import run_day
+    query = XComModel.get_many(
+        run_id=run_id, dag_ids=DAG_ID, task_ids="commit", key="return_value", map_indexes=-1, limit=1
+    )
+    found = session.scalars(query).first()
+    return XComModel.deserialize_value(found) if found else None
+
+
+def note_run(session: Any, dag_run: Any, succeeded: bool) -> None:
+    from airflow.models.dagrun import DagRunNote
+
     from pipeline.errors import UserError
 
     if dag_run.dag_run_note is not None and dag_run.dag_run_note.user_id != AUTHOR:
         return  # written by hand
     try:
-        day = run_day(
-            (dag_run.conf or {}).get("date"), dag_run.run_type, dag_run.data_interval_start, dag_run.run_after
-        ).isoformat()
+        day = processed_day(dag_run).isoformat()
     except UserError as error:
         day = f"no date ({error})"
-    query = XComModel.get_many(
-        run_id=dag_run.run_id, dag_ids=DAG_ID, task_ids="commit", key="return_value", map_indexes=-1, limit=1
-    )
-    found = session.scalars(query).first()
-    note = run_note(day, succeeded, XComModel.deserialize_value(found) if found else None)
+    note = run_note(day, succeeded, committed(session, dag_run.run_id))
     if dag_run.dag_run_note is None:
         dag_run.dag_run_note = DagRunNote(content=note, user_id=AUTHOR)
     else:

@@ -13,8 +13,10 @@ Its rows have the columns observed, expected and message (what the checks table 
 severity = 'warn', which lowers an error-level check to a warning (volume does, with little history). Its SQL is a
 string.Template: $date, $trailing (the committed dates before it, at most history_dates of them, as an SQL list),
 $window (the date, $trailing and the date before those), $expect_empty, every threshold of config.CheckThresholds
-by name, and $row_keys / $offset_spans, selects over every run table's keys and every text span, derived from
-the registry (constant date lists, so that DuckDB reads only those dates' files).
+by name, $row_keys / $offset_spans, selects over every run table's keys and every text span, derived from
+the registry (constant date lists, so that DuckDB reads only those dates' files), and $baseline, the trailing
+dates' median (median_value, n_dates) of the query's per-date CTE series(date, value), for checks that compare
+the date with the usual.
 
 Checks read the database's views (lake.*, staging), built here in an in-memory DuckDB straight from the lake, so
 they see the commit just made before the database file is refreshed.
@@ -212,6 +214,8 @@ def template_values(day: date, earlier: list[date], expect_empty: bool, threshol
         **{item.name: repr(getattr(thresholds, item.name)) for item in fields(thresholds)},
         "row_keys": row_keys(),
         "offset_spans": offset_spans(),
+        "baseline": f"select median(value) as median_value, count(*) as n_dates from series where date in "
+        f"{sql_dates(trailing)}",
     }
 
 

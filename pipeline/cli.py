@@ -113,6 +113,27 @@ HELP = {
             'news-etl attention "title:ceasefire" --format csv',
         ],
     ),
+    "report": (
+        "write a date's run report as one self-contained HTML file (charts inline, opens offline)",
+        "What came in and what it became, the data checks, the top entities against the trailing week, who was "
+        "quoted most, sample quotes and the runs' timings: the Report tab of each news_nightly run, as a file.",
+        ["news-etl report --date 2026-11-24 --out report.html"],
+    ),
+    "serve": (
+        "serve the pages (News, run reports, documents) on this machine, without Airflow",
+        "The same pages as the News and Report views in Airflow's UI, with no sign-in: it binds to 127.0.0.1 "
+        "unless --host says otherwise. Pages read the views read-only and never block a run.",
+        ["news-etl serve", "news-etl serve --port 8800"],
+    ),
+    "chart": (
+        "draw a chart to an SVG or PNG file: attention over time for queries, or the top entities of a range",
+        "attention: one line per query (up to 4), the share of each date's documents that match it. entities: "
+        "the most-mentioned names of a range, coloured by label. The format follows the --out file's suffix.",
+        [
+            'news-etl chart attention rafah "white house" --from 2026-11-01 --to 2026-11-30 --out attention.svg',
+            "news-etl chart entities --from 2026-11-01 --to 2026-11-30 --out entities.png",
+        ],
+    ),
     "eval": (
         "measure extraction against a gold standard; prints JSON",
         "Scores named entities or quotations against gold annotations (see docs/quality.md).",
@@ -228,6 +249,22 @@ def build_parser() -> argparse.ArgumentParser:
     attention.add_argument("query", help="the query (the language of search)")
     add_format(attention)
 
+    report = command("report", where)
+    report.add_argument("--date", required=True, help="the date, YYYY-MM-DD")
+    report.add_argument("--out", type=Path, required=True, help="the HTML file to write")
+    serve = command("serve", where)
+    serve.add_argument("--index", help="the search index, a local folder (env NEWS_SEARCH_INDEX; beside --db)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=positive_int, default=8800, help="port (default 8800)")
+    chart = command("chart")
+    charts = chart.add_subparsers(dest="chart", required=True, parser_class=Parser, metavar="CHART")
+    chart_attention = charts.add_parser("attention", parents=[quiet, where, index], help="attention over time")
+    chart_attention.add_argument("query", nargs="+", help="queries to compare (up to 4), the language of search")
+    chart_entities = charts.add_parser("entities", parents=[quiet, where, index], help="the top entities of a range")
+    chart_entities.add_argument("--limit", type=positive_int, default=15, help="entities to show (default 15)")
+    for one in (chart_attention, chart_entities):
+        one.add_argument("--out", type=Path, required=True, help="the file to write: .svg or .png")
+
     evaluate = command("eval")
     kinds = evaluate.add_subparsers(dest="kind", required=True, parser_class=Parser, metavar="KIND")
     ner = kinds.add_parser("ner", parents=[quiet], help="named entities vs CoNLL-style gold (and plain spaCy)")
@@ -337,6 +374,9 @@ COMMANDS = {
     "eval": commands.cmd_eval,
     "search": commands.cmd_search,
     "attention": commands.cmd_attention,
+    "report": commands.cmd_report,
+    "serve": commands.cmd_serve,
+    "chart": commands.cmd_chart,
 }
 
 if __name__ == "__main__":

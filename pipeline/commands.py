@@ -281,3 +281,61 @@ def cmd_attention(settings: Settings, args: argparse.Namespace) -> int:
     ]
     print(render(ATTENTION_COLUMNS, shown, fmt), end="")
     return 0
+
+
+def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline.web.pages import report_page
+
+    day = parse_date(args.date)
+    html = report_page(settings, day, root=None)
+    try:
+        args.out.write_text(html, encoding="utf-8")
+    except OSError as error:
+        raise UserError(f"cannot write {args.out}: {error.strerror or error}") from None
+    print(f"{args.out}: the run report of {day} ({len(html) // 1024} KB, self-contained)")
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from pipeline.web.app import create_app
+
+    if not settings.db.is_file():
+        raise UserError(f"no database at {settings.db}: run `news-etl views` first")
+    print(f"news-etl pages: http://{args.host}:{args.port}/news (Ctrl-C stops)", flush=True)
+    uvicorn.run(create_app(lambda: settings), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def cmd_chart(settings: Settings, args: argparse.Namespace) -> int:
+    from pipeline.web import charts, data
+
+    suffix = args.out.suffix.lower()
+    if suffix not in (".svg", ".png"):
+        raise UserError(f"--out {args.out}: give a file ending in .svg or .png")
+    since, until = (parse_date(d) if d else None for d in (args.since, args.until))
+    if since is None or until is None:
+        first, last = data.default_range(settings)
+        since, until = since or first, until or last
+    if args.chart == "attention":
+        if len(args.query) > data.MAX_QUERIES:
+            raise UserError(f"at most {data.MAX_QUERIES} queries on one chart, got {len(args.query)}")
+        news = data.news(settings, since, until, args.query)
+        if news.errors:
+            raise UserError(next(iter(news.errors.values())))
+        spec = charts.attention_spec(news.attention, since, until)
+    else:
+        top = data.rows(settings, "top_entities_range", since=since, until=until, limit=args.limit)
+        if not top:
+            raise UserError(f"no named entity from {since} to {until}")
+        spec = charts.entities_spec(top, "Top entities", f"mentions from {since} to {until}")
+    try:
+        if suffix == ".svg":
+            args.out.write_text(charts.svg(spec), encoding="utf-8")
+        else:
+            args.out.write_bytes(charts.png(spec))
+    except OSError as error:
+        raise UserError(f"cannot write {args.out}: {error.strerror or error}") from None
+    print(f"{args.out}: {args.chart} chart, {since} to {until}")
+    return 0

@@ -9,7 +9,8 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -31,6 +32,20 @@ REPO = Path(__file__).parent.parent
 SAMPLE_RAW = REPO / "samples" / "raw"
 SAMPLE_DATES = sorted(date.fromisoformat(p.name) for p in SAMPLE_RAW.iterdir() if p.is_dir())
 SHARED = REPO.parent / "shared"
+# The browser tests: Debian's chromium driven by Playwright (never a browser download); screenshots land here.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = REPO / "test-artifacts"
+needs_chromium = pytest.mark.skipif(
+    not shutil.which("chromium"), reason="Debian's chromium is not installed (make test installs it with apt)"
+)
 # A short invented story the extraction tests share: a full name, its surname alone, a place, a dateline.
 STORY = (
     "Hoffmann wins backing for budget plan\n\n"
@@ -84,6 +99,37 @@ def sample_lake(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         run_partition(settings, day)
     build_database(settings.lake, settings.db)
     return settings
+
+
+@contextmanager
+def browser_page(last_screenshot: str) -> Iterator:
+    """A Playwright page in Debian's chromium, pinned to UTC; its last state is saved to ARTIFACTS."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # The UI reads typed dates in its own timezone setting, which defaults to the browser's: pin both to UTC.
+        context = browser.new_context(timezone_id="UTC", viewport={"width": 1400, "height": 900})
+        context.add_init_script("window.localStorage.setItem('timezone', 'UTC')")
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        try:
+            yield page
+        finally:
+            page.screenshot(path=ARTIFACTS / last_screenshot, full_page=True)
+            browser.close()
+
+
+def log_in(page, server: AirflowServer) -> None:
+    """Sign in to Airflow's UI as admin."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{server.url}/auth/login")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill(server.password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("link", name="Dags", exact=True)).to_be_visible(timeout=30_000)  # translations load late
 
 
 def sample_files(day: date) -> list[Path]:

@@ -1,5 +1,6 @@
 """`make airflow` (scripts/airflow.sh) as an operator runs it: the access log in a file, the URL and password
-banner at the end of start-up and on request, and Ctrl-C stopping every process it started."""
+banner at the end of start-up and on request, and Ctrl-C stopping every process it started, a running
+news_nightly task among them."""
 
 import os
 import signal
@@ -10,7 +11,7 @@ import psutil
 import pytest
 
 from airflow_api import AirflowAPI, admin_password
-from conftest import REPO, free_port_block
+from conftest import REPO, SAMPLE_DATES, SAMPLE_RAW, free_port_block
 
 pytestmark = pytest.mark.e2e
 
@@ -40,7 +41,7 @@ def wait_for(predicate, timeout: float, what: str, alive=lambda: True) -> None:
 def test_make_airflow_logs_access_to_a_file_shows_the_banner_and_stops_everything_on_ctrl_c(tmp_path):
     port = free_port_block()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "NEWS_"))}
-    env |= {"NEWS_DATA_ROOT": str(tmp_path), "AIRFLOW_PORT": str(port)}
+    env |= {"NEWS_DATA_ROOT": str(tmp_path), "NEWS_RAW_ROOT": str(SAMPLE_RAW), "AIRFLOW_PORT": str(port)}
     home = tmp_path / "airflow"
     terminal = tmp_path / "terminal.log"
     with terminal.open("wb") as out:
@@ -78,6 +79,16 @@ def test_make_airflow_logs_access_to_a_file_shows_the_banner_and_stops_everythin
         assert again.returncode == 0, again.stderr
         assert f"http://localhost:{port}" in again.stdout and f"password: {password}" in again.stdout
         assert "nothing answers" not in again.stdout
+
+        # Ctrl-C while a night's task runs: its task process must stop too.
+        api.wait_dag("news_nightly", alive=lambda: script.poll() is None)
+        api.unpause("news_nightly")
+        run_id = api.trigger("news_nightly", {"date": SAMPLE_DATES[0].isoformat()})
+
+        def a_task_runs() -> bool:
+            return any(ti["state"] == "running" for ti in api.task_instances("news_nightly", run_id))
+
+        wait_for(a_task_runs, 180, "running task", lambda: script.poll() is None)
 
         # Ctrl-C: SIGINT to the script's process group, as the terminal sends it.
         started = psutil.Process(script.pid).children(recursive=True)

@@ -8,57 +8,23 @@ from datetime import timedelta
 
 import duckdb
 import pytest
-from playwright.sync_api import Locator, Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from conftest import REPO, SAMPLE_DATES, SAMPLE_RAW, sample_files
+from conftest import ARTIFACTS, SAMPLE_DATES, SAMPLE_RAW, browser_page, log_in, needs_chromium, sample_files
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = REPO / "test-artifacts"
 # The same sample files sit a week earlier too (see the airflow_server fixture): this test backfills those.
 DAYS = [d - timedelta(days=7) for d in SAMPLE_DATES]
 # Given in the Backfill dialog's run parameters, where it is ignored: no landing folder for it, and no run takes it.
 IGNORED_DATE = "2026-01-01"
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not shutil.which("chromium"), reason="Debian's chromium is not installed (make test installs it with apt)"
-    ),
-]
+pytestmark = [pytest.mark.e2e, needs_chromium]
 
 
 @pytest.fixture
 def page(airflow_server):
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        # The UI reads typed dates in its own timezone setting, which defaults to the browser's: pin both to UTC.
-        context = browser.new_context(timezone_id="UTC", viewport={"width": 1400, "height": 900})
-        context.add_init_script("window.localStorage.setItem('timezone', 'UTC')")
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        try:
-            yield page
-        finally:
-            page.screenshot(path=ARTIFACTS / "backfill-ui-last-page.png", full_page=True)
-            browser.close()
-
-
-def log_in(page: Page, server) -> None:
-    page.goto(f"{server.url}/auth/login")
-    page.get_by_label("Username").fill("admin")
-    page.get_by_label("Password").fill(server.password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("link", name="Dags", exact=True)).to_be_visible(timeout=30_000)  # translations load late
+    with browser_page("backfill-ui-last-page.png") as page:
+        yield page
 
 
 def unpause(page: Page) -> None:

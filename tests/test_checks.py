@@ -207,7 +207,7 @@ def test_copies_within_the_night_count_too(settings):
 def test_extraction_drift_warns(settings):
     outcome = night(settings, [nameless(40 + i) for i in range(PER_DATE)])
     assert not_passed(outcome) == {"drift_entities": "warn", "drift_quotes": "warn"}
-    assert "0.00 direct quotes per analysed document" in result(outcome, "drift_quotes").message
+    assert "0.00 quotes per analysed document" in result(outcome, "drift_quotes").message
 
 
 def rewrite(settings, table: str, change) -> None:

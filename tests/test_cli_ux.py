@@ -6,10 +6,12 @@ import fcntl
 import json
 import os
 import pty
+import select
 import struct
 import subprocess
 import sys
 import termios
+import time
 from pathlib import Path
 
 import pytest
@@ -185,6 +187,45 @@ def test_a_run_speaks_from_the_first_second_and_ends_with_its_summary(tmp_path):
     machine = news_etl("run", "--json", "--date", SAMPLE_DATES[0], "--raw-root", SAMPLE_RAW, "--data-root", tmp_path)
     summary = json.loads(machine.stdout)
     assert summary["files_seen"] == summary["documents"] + summary["rejects"] and summary["rows"]["documents"]
+
+
+class Bash:
+    """An interactive bash on a pseudo-terminal, as a user types into it."""
+
+    def __init__(self) -> None:
+        self.leader, follower = pty.openpty()
+        env = dict(os.environ, PATH=f"{NEWS_ETL.parent}:{os.environ['PATH']}", PS1="$ ", TERM="dumb")
+        self.process = subprocess.Popen(
+            ["bash", "--norc", "--noprofile", "-i"], stdin=follower, stdout=follower, stderr=follower, env=env
+        )
+        os.close(follower)
+
+    def type(self, keys: str, until: str, timeout: float = 60) -> str:
+        """Type keys; what the terminal shows until `until` appears on it."""
+        os.write(self.leader, keys.encode())
+        seen, end = "", time.monotonic() + timeout
+        while until not in seen and time.monotonic() < end:
+            if select.select([self.leader], [], [], 0.2)[0]:
+                seen += os.read(self.leader, 65536).decode(errors="replace")
+        assert until in seen, seen
+        return seen
+
+    def close(self) -> None:
+        os.write(self.leader, b"\x15exit\n")  # Ctrl-U clears the line first
+        self.process.wait(timeout=10)
+        os.close(self.leader)
+
+
+def test_completion_in_a_real_bash():
+    bash = Bash()
+    try:
+        bash.type('eval "$(register-python-argcomplete news-etl)"; echo registered\n', until="registered\r\n$ ")
+        bash.type("news-etl ru\t", until="news-etl run ")  # a unique command completes
+        bash.type("--fo\t", until="--force ")  # and its options
+        listed = bash.type("\x15news-etl s\t\t", until="status")  # several: a second Tab lists them
+        assert {"sql", "shell", "search", "status"} <= set(listed.split())
+    finally:
+        bash.close()
 
 
 def test_shell_opens_the_database_with_the_duckdb_shell(sample_lake):

@@ -21,36 +21,30 @@ entities as (
     group by date
 ),
 
-rates as (
+series as (
     select
         tokens.date,
-        1000 * coalesce(entities.entities, 0) / tokens.tokens as rate
+        1000 * coalesce(entities.entities, 0) / tokens.tokens as value
     from tokens
     left join entities on tokens.date = entities.date
     where tokens.tokens > 0
 ),
 
-baseline as (
-    select
-        median(rate) as median_rate,
-        count(*) as n_dates
-    from rates
-    where date in $trailing
-),
+baseline as ($baseline),
 
 final as (
     select
-        format('{:.1f} entities per 1,000 tokens', today.rate) as observed,
-        format('{:.1f} to {:.1f}', (1 - $drift) * median_rate, (1 + $drift) * median_rate) as expected,
+        format('{:.1f} entities per 1,000 tokens', today.value) as observed,
+        format('{:.1f} to {:.1f}', (1 - $drift) * median_value, (1 + $drift) * median_value) as expected,
         format(
             '{:.1f} entities per 1,000 tokens, against a median of {:.1f} on the {} dates before',
-            today.rate,
-            median_rate,
+            today.value,
+            median_value,
             n_dates
         ) as message
-    from rates as today
+    from series as today
     cross join baseline
-    where today.date = $date and n_dates > 0 and median_rate > 0 and abs(today.rate / median_rate - 1) > $drift
+    where today.date = $date and n_dates > 0 and median_value > 0 and abs(today.value / median_value - 1) > $drift
 )
 
 select * from final

@@ -1,9 +1,7 @@
 -- severity: warn
--- description: quotes per analysed document stayed near the median of the dates before it, per kind
--- Extraction drift, as drift_entities: warns when the date's quotes of a kind (direct, indirect) per analysed
--- document differ from the median over up to history_dates committed dates before by more than the fraction drift
--- of it (NEWS_CHECK_DRIFT). Each kind against its own history: rows from before the kind column are direct, and a
--- kind with no history yet (median 0) does not warn.
+-- description: quotes per analysed document stayed near the median of the dates before it
+-- Extraction drift, as drift_entities: warns when the date's quotes per analysed document differ from the median
+-- over up to history_dates committed dates before by more than the fraction drift of it (NEWS_CHECK_DRIFT).
 with analysed as (
     select
         date,
@@ -16,51 +14,35 @@ with analysed as (
 quotes as (
     select
         date,
-        coalesce(kind, 'direct') as kind,
         count(*) as quotes
     from lake.quotes
     where date in $window
-    group by date, coalesce(kind, 'direct')
+    group by date
 ),
 
-kinds as (
-    select distinct kind from quotes
-),
-
-rates as (
+series as (
     select
         analysed.date,
-        kinds.kind,
-        coalesce(quotes.quotes, 0) / analysed.documents as rate
+        coalesce(quotes.quotes, 0) / analysed.documents as value
     from analysed
-    cross join kinds
-    left join quotes on analysed.date = quotes.date and kinds.kind = quotes.kind
+    left join quotes on analysed.date = quotes.date
 ),
 
-baseline as (
-    select
-        kind,
-        median(rate) as median_rate,
-        count(*) as n_dates
-    from rates
-    where date in $trailing
-    group by kind
-),
+baseline as ($baseline),
 
 final as (
     select
-        format('{:.2f} {} quotes per document', today.rate, today.kind) as observed,
-        format('{:.2f} to {:.2f}', (1 - $drift) * median_rate, (1 + $drift) * median_rate) as expected,
+        format('{:.2f} quotes per document', today.value) as observed,
+        format('{:.2f} to {:.2f}', (1 - $drift) * median_value, (1 + $drift) * median_value) as expected,
         format(
-            '{:.2f} {} quotes per analysed document, against a median of {:.2f} on the {} dates before',
-            today.rate,
-            today.kind,
-            median_rate,
+            '{:.2f} quotes per analysed document, against a median of {:.2f} on the {} dates before',
+            today.value,
+            median_value,
             n_dates
         ) as message
-    from rates as today
-    inner join baseline on today.kind = baseline.kind
-    where today.date = $date and n_dates > 0 and median_rate > 0 and abs(today.rate / median_rate - 1) > $drift
+    from series as today
+    cross join baseline
+    where today.date = $date and n_dates > 0 and median_value > 0 and abs(today.value / median_value - 1) > $drift
 )
 
 select * from final

@@ -39,37 +39,31 @@ copies as (
     group by documents.date
 ),
 
-shares as (
+series as (
     select
         *,
-        copies / documents as share
+        copies / documents as value
     from copies
 ),
 
-baseline as (
-    select
-        median(share) as median_share,
-        count(*) as n_dates
-    from shares
-    where date in $trailing
-),
+baseline as ($baseline),
 
 final as (
     select
-        format('{:.1f}% copies', 100 * today.share) as observed,
-        format('at most {:.1f}%', 100 * (median_share + $duplicate_jump)) as expected,
+        format('{:.1f}% copies', 100 * today.value) as observed,
+        format('at most {:.1f}%', 100 * (median_value + $duplicate_jump)) as expected,
         format(
             '{} of {} documents ({:.1f}%) are exact copies, of the same date or of the date before, against a median '
             || 'of {:.1f}% on the {} dates before',
             today.copies,
             today.documents,
-            100 * today.share,
-            100 * median_share,
+            100 * today.value,
+            100 * median_value,
             n_dates
         ) as message
-    from shares as today
+    from series as today
     cross join baseline
-    where today.date = $date and n_dates > 0 and today.share - median_share > $duplicate_jump
+    where today.date = $date and n_dates > 0 and today.value - median_value > $duplicate_jump
 )
 
 select * from final

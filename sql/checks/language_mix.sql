@@ -12,12 +12,12 @@ with documents as (
     where date in $window and duplicate_of is null
 ),
 
-shares as (
+series as (
     select
         date,
         count(*) as documents,
         count(*) filter (where is_other_language) as other,
-        avg(is_other_language::int) as share
+        avg(is_other_language::int) as value
     from documents
     group by date
 ),
@@ -36,32 +36,26 @@ languages as (
     )
 ),
 
-baseline as (
-    select
-        median(share) as median_share,
-        count(*) as n_dates
-    from shares
-    where date in $trailing
-),
+baseline as ($baseline),
 
 final as (
     select
-        format('{:.1f}% not analysed', 100 * today.share) as observed,
-        format('at most {:.1f}%', 100 * (median_share + $language_jump)) as expected,
+        format('{:.1f}% not analysed', 100 * today.value) as observed,
+        format('at most {:.1f}%', 100 * (median_value + $language_jump)) as expected,
         format(
             '{} of {} documents ({:.1f}%) are not in the model''s language ({}), against a median of {:.1f}% on the {} '
             || 'dates before',
             today.other,
             today.documents,
-            100 * today.share,
+            100 * today.value,
             languages.top,
-            100 * median_share,
+            100 * median_value,
             n_dates
         ) as message
-    from shares as today
+    from series as today
     cross join baseline
     cross join languages
-    where today.date = $date and n_dates > 0 and today.share - median_share > $language_jump
+    where today.date = $date and n_dates > 0 and today.value - median_value > $language_jump
 )
 
 select * from final
