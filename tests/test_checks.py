@@ -22,6 +22,7 @@ from conftest import SAMPLE_DATES, make_settings, sample_files
 from pipeline.checks import Outcome, run_checks
 from pipeline.config import CheckThresholds
 from pipeline.errors import UserError
+from pipeline.extract.quotes import CUE_WORDS
 from pipeline.run import run_partition
 from pipeline.views import build_database
 
@@ -53,9 +54,11 @@ def article(i: int) -> bytes:
 
 
 def nameless(i: int) -> bytes:
-    """An article with its names, numbers and quote marks taken out: almost no entities, no quotes."""
+    """An article with its names, numbers, quote marks and reporting words taken out: almost no entities, no
+    quotes (direct or reported)."""
     text = article(i).decode("utf-8", "replace")
-    return re.sub(r'["“”]', "", re.sub(r"\b([A-Z]\S*|\S*[0-9]\S*)\s*", "", text)).encode()
+    text = re.sub(r'["“”]', "", re.sub(r"\b([A-Z]\S*|\S*[0-9]\S*)\s*", "", text))
+    return re.sub(r"\w+", lambda m: "" if m.group().lower() in CUE_WORDS else m.group(), text).encode()
 
 
 def land(raw: Path, day: date, files: list[bytes], names: list[str] | None = None) -> None:
