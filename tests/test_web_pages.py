@@ -51,6 +51,10 @@ def test_run_report_data_agrees_with_the_runs_table(lake):
     top = report.entities[0]
     assert top["change"] == pytest.approx(top["mentions"] - top["trailing_mean"])
     assert report.speakers and report.quotes and all(q["speaker_name"] for q in report.quotes)
+    with duckdb.connect(str(lake.db), read_only=True) as con:  # both kinds; a document counts once per speaker
+        sql = "select count(*), count(distinct doc_id) from speaker_quotes where speaker = ? and date = ?"
+        for speaker in report.speakers:
+            assert con.execute(sql, [speaker["speaker"], DAY]).fetchone() == (speaker["quotes"], speaker["documents"])
     assert data.run_report(lake, data.date.fromisoformat(NO_DATA)).has_data is False
 
 

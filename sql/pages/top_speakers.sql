@@ -1,16 +1,17 @@
--- Who is quoted most from $since to $until (one date: both the same). Parameters: $since, $until, $limit.
-with speakers as (
-    select * from main.quotes_by_speaker_daily
+-- Who is quoted most from $since to $until (one date: both the same), both kinds of quote; a document that
+-- quotes a speaker directly and reports their speech counts once. Parameters: $since, $until, $limit.
+with quotes as (
+    select * from main.speaker_quotes
     where date between $since and $until
 ),
 
 final as (
     select
         speaker,
-        bool_or(is_resolved) as is_resolved,
-        sum(quotes) as quotes,
-        sum(documents) as documents
-    from speakers
+        count(*) as quotes,
+        count(*) filter (where kind = 'direct') as direct,
+        count(distinct doc_id) as documents
+    from quotes
     group by speaker
 )
 
