@@ -3,10 +3,11 @@
     .venv/bin/python benchmarks/bench_memory.py [--corpus ../shared/corpora/reuters21578] [--limit 4400]
         [--files-per-shard 200] [--trace]
 
-Plans one date of the corpus's first --limit files in shards of --files-per-shard, then processes the shards
-one after another in this process, as `news-etl run --workers 1` does, printing after each: current RSS (from
-/proc/self/statm), peak RSS, and with --trace the Python allocations that grew most since the first shard
-(tracemalloc; slows the run).
+Plans one date of the corpus's first --limit files in shards of --files-per-shard, then processes the shards one
+after another in this process, as `news-etl run --workers 1` does, printing after each: current RSS (from
+/proc/self/statm), the shard's own peak (what its receipt reports) and the peak since the process started
+(ru_maxrss: what receipts reported before, a high-water mark that only rises), and with --trace the Python
+allocations that grew most since the first shard (tracemalloc; slows the run).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def main() -> None:
     sys.path.insert(0, str(REPO))
     from pipeline.config import Settings
     from pipeline.locks import release
-    from pipeline.run import plan_run, process_shard
+    from pipeline.run import peak_rss_mb, plan_run, process_shard
 
     files = corpus_files(args.corpus, args.limit)
     with tempfile.TemporaryDirectory(prefix="news-etl-memory-") as tmp:
@@ -52,14 +53,16 @@ def main() -> None:
         settings = Settings.from_env(env={}, data_root=work, files_per_shard=args.files_per_shard)
         plan = plan_run(settings, DAY)
         print(f"{len(files)} files in {plan['n_fresh']} shards; after each shard:", flush=True)
-        print(f"{'shard':>5} {'seconds':>8} {'RSS MB':>8} {'peak MB':>8}")
+        print(f"{'shard':>5} {'seconds':>8} {'RSS MB':>8} {'shard peak MB':>14} {'peak since start MB':>20}")
         first = None
         for shard in range(plan["n_fresh"]):
             start = time.perf_counter()
             process_shard(settings, plan["run_id"], shard)
             gc.collect()
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(f"{shard:5d} {time.perf_counter() - start:8.1f} {rss_mb():8.0f} {peak:8.0f}", flush=True)
+            peak = peak_rss_mb()  # the shard's own peak (process_shard resets it), as its receipt says
+            since_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            seconds = time.perf_counter() - start
+            print(f"{shard:5d} {seconds:8.1f} {rss_mb():8.0f} {peak:14.0f} {since_start:20.0f}", flush=True)
             if args.trace:
                 if first is None:
                     tracemalloc.start(10)

@@ -6,6 +6,7 @@ in one process pool for the command line. Both write the same files.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import re
@@ -17,6 +18,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from multiprocessing import get_context
+from pathlib import Path
 from typing import Any
 
 from pipeline.analysis import Item, analysed, with_facts
@@ -143,6 +145,7 @@ def shard_count(n_files: int, files_per_shard: int, workers: int) -> int:
 
 def process_shard(settings: Settings, run_id: str, shard_idx: int) -> dict[str, int]:
     """Read, analyse and write one shard; leave a receipt so the commit knows it is done."""
+    reset_peak_rss()
     plan = read_plan(settings.lake, run_id)
     sources = read_shard_inputs(settings.lake, run_id, shard_idx)
     if not sources and plan["reused_from"]:  # a rerun with nothing to analyse: the carry shard has every table
@@ -275,8 +278,20 @@ def run_partition(
         release(settings.lake, plan["date"], run_id)  # a failed run frees its date for the next one
 
 
+def reset_peak_rss() -> None:
+    """Start this process's peak resident memory afresh (Linux: clear_refs 5), so that a shard's receipt shows
+    the shard's own peak. Without it the figure is the peak of every shard before too, which rises with the
+    biggest batch met so far and read as a creep over a long run (the resident memory itself stays flat:
+    benchmarks/bench_memory.py)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
 def peak_rss_mb() -> int:
-    """This process's peak resident memory so far (Linux reports kilobytes)."""
+    """This process's peak resident memory since reset_peak_rss (VmHWM), else since it started (ru_maxrss)."""
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        lines = Path("/proc/self/status").read_text().splitlines()
+        return int(next(line for line in lines if line.startswith("VmHWM:")).split()[1]) // 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 

@@ -78,6 +78,10 @@ def committed_once(tmp_path_factory):
         "LONDON (Reuters) - A new article arrived after the first run, and the mayor said it was welcome.\n",
         encoding="utf-8",
     )
+    # and one edited: the first run's file then holds changed rows, so the rerun writes all of them anew (a
+    # file whose rows all carry over would be referenced as it is, its rows keeping the first run's id)
+    edited = sorted((raw / DAY).glob("*.txt"))[0]
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nThe mayor later added a line.\n", encoding="utf-8")
     return root, first["run_id"]
 
 

@@ -18,6 +18,7 @@ from pipeline.lake import current_files, current_runs
 from pipeline.maintain import maintain
 from pipeline.registry import run_tables
 from pipeline.run import run_partition
+from pipeline.search import update_index
 from pipeline.verify import verify
 from pipeline.views import build_database
 
@@ -58,6 +59,7 @@ def test_a_rerun_references_unchanged_files_and_the_lake_stays_valid(tmp_path):
     before = {t: rows(settings, t) for t in tables}
     first_files = files_by_run(settings, day.isoformat())
     version = delta.latest_version(settings.lake, ENTITIES)
+    assert update_index(settings).documents > 0
 
     # Nothing changed: no model, no new data file, no Delta commit but the runs row's.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": str(REPO)}
@@ -75,6 +77,8 @@ def test_a_rerun_references_unchanged_files_and_the_lake_stays_valid(tmp_path):
     build_database(settings.lake, settings.db)
     assert {t: rows(settings, t) for t in tables} == before
     assert not run_checks(settings, day).failed  # integrity_orphans: rows of a run the current one references
+    indexed = update_index(settings)  # the same files: the date's run id is updated, nothing read again
+    assert (indexed.dates, indexed.documents) == ([day.isoformat()], 0)
 
     # One file edited: the shards without it are referenced, the one with it is rewritten.
     edited = sorted((raw / day.isoformat()).glob("00*.txt"))[0]
