@@ -17,7 +17,6 @@ import json
 import os
 import platform
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -74,18 +73,19 @@ def news_etl(work: Path, *args: str) -> dict:
 
 
 def replicate_lake(work: Path, target_entity_rows: int) -> int:
-    """Copy the date's committed partition under more dates until the entities reach the target; returns copies."""
-    import duckdb
+    """Copy the date's committed run under more dates until the entities reach the target (replicate.py: each
+    copy a run, committed to every table's Delta log); returns the number of dates."""
+    from replicate import replicate
 
-    lake = work / "lake"
-    subprocess.run([str(BIN / "news-etl"), "views", "--data-root", str(work)], check=True, capture_output=True)
-    with duckdb.connect(str(work / "news.duckdb"), read_only=True) as con:
-        per_day = con.execute("select count(*) from entities").fetchone()[0]  # the current run's rows only
+    from pipeline.extract.entities import ENTITIES
+    from pipeline.lake import current_files, current_runs
+    from pipeline.storage import location
+
+    lake = location(work / "lake")
+    runs = current_runs(lake)
+    per_day = sum(f.rows for f in current_files(lake, ENTITIES, runs)[DAY.isoformat()])
     copies = max(1, -(-target_entity_rows // max(per_day, 1)))
-    for table_dir in [p for p in lake.iterdir() if p.is_dir() and not p.name.startswith("_")]:
-        source = table_dir / f"date={DAY}"
-        for k in range(1, copies):
-            shutil.copytree(source, table_dir / f"date={DAY + timedelta(days=k)}")
+    replicate(lake, DAY.isoformat(), [DAY + timedelta(days=k) for k in range(1, copies)])
     return copies
 
 

@@ -9,10 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
-
-from spacy.language import Language
-from spacy.tokens import Doc
+from typing import TYPE_CHECKING, Any
 
 from pipeline.config import Settings
 from pipeline.documents import Document, Reject
@@ -21,6 +18,10 @@ from pipeline.extract.language import model_reads
 from pipeline.extract.part import Part, Row
 from pipeline.nlp import analyse, load_model
 from pipeline.registry import extracted_tables
+
+if TYPE_CHECKING:  # spaCy is imported by nlp.load_model: a run with nothing to analyse never imports it
+    from spacy.language import Language
+    from spacy.tokens import Doc
 
 log = logging.getLogger(__name__)
 Item = tuple[Document | Reject, Facts | None]  # a file as read, with what its text alone says
@@ -37,7 +38,11 @@ def extract_document(doc_id: str, doc: Doc, dateline: dict[str, Any] | None = No
 
 def join(pieces: list[tuple[int, Doc]]) -> Doc:
     """One Doc for contiguous pieces of a text (their texts concatenated, offsets as in the whole)."""
-    return pieces[0][1] if len(pieces) == 1 else Doc.from_docs([doc for _, doc in pieces], ensure_whitespace=False)
+    if len(pieces) == 1:
+        return pieces[0][1]
+    from spacy.tokens import Doc
+
+    return Doc.from_docs([doc for _, doc in pieces], ensure_whitespace=False)
 
 
 def extract_part(doc_id: str, pieces: list[tuple[int, Doc]], dateline: dict[str, Any] | None) -> dict[str, list[Row]]:

@@ -101,12 +101,15 @@ def add_actions(day: str, files: list[DataFile]) -> list[Any]:
     ]
 
 
-def register(lake: Location, table: Table, day: str, files: list[DataFile], replace: bool) -> None:
+def register(
+    lake: Location, table: Table, day: str, files: list[DataFile], replace: bool, snapshot: DeltaTable | None = None
+) -> None:
     """One Delta commit: with replace, the date's partition of the table is exactly these files from now on
-    (a partition overwrite); without, the files are added (the runs table: its history only grows)."""
+    (a partition overwrite); without, the files are added (the runs table: its history only grows).
+    snapshot: the table as the caller just opened it (saves reading its log again); None opens it."""
     from deltalake.exceptions import DeltaError
 
-    delta = open_table(lake, table)
+    delta = snapshot or open_table(lake, table)
     if delta is None:
         try:
             create(lake, table, {day: files})

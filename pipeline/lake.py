@@ -149,7 +149,8 @@ def commit(
     tables: every table with files of this run; written: the files the commit wrote itself, by table.
     """
     day, run_id = plan["date"], plan["run_id"]
-    newer = [run for run in committed_runs(lake, day) if run > run_id]
+    committed = committed_runs(lake, day)  # the runs table's log read once for the whole commit
+    newer = [run for run in committed if run > run_id]
     if newer:  # run ids sort by plan time: a run that read older bytes must never become current
         raise UserError(f"run {run_id}: run {newer[-1]}, planned later, is already committed; not committing")
     files_seen = plan["files_seen"]
@@ -176,22 +177,24 @@ def commit(
     }
     intent_path = run_dir(lake, run_id) / COMMIT_FILE
     # A commit retried (an Airflow task, after a crash) finishes what its first attempt began, once.
-    if run_id not in committed_runs(lake, day):
+    if run_id not in committed:
         if not intent_path.exists():
             runs_file = write_rows(RUNS, [row], partition_dir(lake, RUNS.name, day) / f"{run_id}.parquet", lake)
             intent = {"date": day, "run_id": run_id, "files": {n: [asdict(f) for f in fs] for n, fs in files.items()}}
             write_json(intent_path, intent | {"runs": [asdict(runs_file)]})
-        apply(lake, intent_path)
-    collect_garbage(lake, day, tables)
+        apply(lake, intent_path, committed)
+        committed = sorted({*committed, run_id})
+    collect_garbage(lake, day, tables, committed)
     counts = {name: sum(f.rows for f in table_files) for name, table_files in files.items()}
     return row | {"date": day, "rows": counts | {RUNS.name: 1}}
 
 
-def apply(lake: Location, intent_path: Location) -> None:
+def apply(lake: Location, intent_path: Location, committed: list[str] | None = None) -> None:
     """Carry out a commit intent: replace the date's partition in every table, then add the runs row, then
     drop the intent. Until the runs row is in, the views show the date's previous run (see current_files);
     a crash anywhere leaves the intent, which the next run of the date or `news-etl repair` applies again
-    (each step is checked first, so applying twice does nothing twice)."""
+    (each step is checked first, so applying twice does nothing twice). committed: the date's committed
+    runs, when the caller just read them (under the date's lock, they cannot change meanwhile)."""
     from pipeline.registry import table
 
     intent = json.loads(intent_path.read_text(encoding="utf-8"))
@@ -199,10 +202,11 @@ def apply(lake: Location, intent_path: Location) -> None:
     with commit_lock(lake):
         for name, entries in intent["files"].items():
             files = [DataFile(**f) for f in entries]
-            current = {f.path for f in delta.partitions(delta.open_table(lake, table(name))).get(day, [])}
-            if current != {f.path for f in files}:
-                delta.register(lake, table(name), day, files, replace=True)
-        if run_id not in committed_runs(lake, day):
+            snapshot = delta.open_table(lake, table(name))  # one read of the log: compared, then committed to
+            current = {f.path for f in delta.partitions(snapshot).get(day, [])}
+            if current != {f.path for f in files}:  # a rerun that changed nothing references the same files
+                delta.register(lake, table(name), day, files, replace=True, snapshot=snapshot)
+        if run_id not in (committed_runs(lake, day) if committed is None else committed):
             delta.register(lake, RUNS, day, [DataFile(**f) for f in intent["runs"]], replace=False)
     intent_path.unlink(missing_ok=True)
 
@@ -280,23 +284,30 @@ def current_runs(lake: Location) -> dict[str, str]:
 
 
 def current_files(lake: Location, table: Table, runs: dict[str, str]) -> dict[str, list[DataFile]]:
-    """The files of a table that hold the current rows of each date: its Delta partition when every file
-    there is the current run's (named by it; compaction keeps the name), else, while a newer run's commit is
-    half done or crashed, the files the current run recorded in its runs row (still on disk: vacuum keeps
-    replaced files for a week; or its compacted files, see recorded_files). Every run writes at least one file
-    per table and date, so an empty partition is never a table without rows. That is how the views never mix
-    one run's table with another's. A history table (runs, checks: see Table.per_run) only ever gains files,
-    each one whole commit or check run: every file of its partition is current."""
+    """The files of a table that hold the current rows of each date: its Delta partition when every file there is the
+    current run's (named by it; compaction keeps the name) or an earlier run's that the current one carried over as
+    it was (see incremental.py: no later run's file can be in it then), else, while a newer run's commit is half
+    done or crashed, the files the current run recorded in its runs row (still on disk: vacuum keeps replaced files
+    for a week; or its compacted files, see recorded_files). Every run writes at least one file per table and date,
+    so an empty partition is never a table without rows. That is how the views never mix one run's table with
+    another's. A history table (runs, checks: see Table.per_run) only ever gains files, each one whole commit or
+    check run: every file of its partition is current."""
     if not table.per_run:
         return delta.partitions(delta.open_table(lake, table))
     partitions = delta.partitions(delta.open_table(lake, table))
     found = {}
     for day, run_id in runs.items():
         files = partitions.get(day, [])
-        if not files or any(not f.name.startswith(run_id) for f in files):
+        if not files or any((file_run(f.name) or "~") > run_id for f in files):  # "~": sorts after any run id
             files = recorded_files(lake, table, day, run_id)
         found[day] = files
     return found
+
+
+def file_run(name: str) -> str | None:
+    """The run that wrote a data file (or whose files a compacted file holds), by its name."""
+    match = RUN_FILE.match(name) or COMPACTED_FILE.match(name)
+    return match["run_id"] if match else None
 
 
 def recorded_files(lake: Location, table: Table, day: str, run_id: str) -> list[DataFile]:
@@ -327,11 +338,12 @@ def lake_paths(lake: Location, table: Table, files: list[DataFile]) -> list[Loca
     return [lake / table.name / f.path for f in files]
 
 
-def collect_garbage(lake: Location, day: str, tables: Iterable[Table]) -> None:
+def collect_garbage(lake: Location, day: str, tables: Iterable[Table], committed: list[str] | None = None) -> None:
     """Drop the files of runs of this date that never committed and never can: planned before the current
-    one (see commit), or dead long ago. Files of committed runs stay: Delta's time travel reads them until
-    `news-etl maintain` vacuums them."""
-    committed = committed_runs(lake, day)
+    one (see commit), or dead long ago. Files of committed runs stay (a later run's commit may reference
+    them: see incremental.py): Delta's time travel reads them until `news-etl maintain` vacuums them, and
+    vacuum never deletes a file the current version lists. committed: as committed_runs, if just read."""
+    committed = committed_runs(lake, day) if committed is None else committed
     current = committed[-1]
     cutoff = time.time() - STALE_SECONDS
 

@@ -173,7 +173,8 @@ def groups(files: list[DataFile], run_id: str) -> list[list[DataFile]]:
 
 def is_shard_file(f: DataFile, run_id: str) -> bool:
     match = RUN_FILE.match(f.name)
-    return bool(match) and match["run_id"] == run_id and not f.name.startswith(".")
+    # an earlier run's: the current run carried that file over as it was (incremental.py)
+    return bool(match) and match["run_id"] <= run_id and not f.name.startswith(".")
 
 
 def compact_date(lake: Location, day: str, report: Report, dry_run: bool = False) -> None:

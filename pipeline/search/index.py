@@ -217,12 +217,15 @@ def apply(
         writer.delete_documents_by_query(day_query(day))
         dates.pop(day)
     added = pending = 0
-    for batch in batches(plan.changed, lake, runs):
-        for day, docs in batch.items():
+    for batch in batches(plan.changed, lake, runs, dates):
+        for day, (files, docs) in batch.items():
+            if docs is None:  # a rerun that referenced the same files (pipeline/incremental.py): same documents
+                dates[day] = dates[day] | {"run_id": runs[day]}
+                continue
             writer.delete_documents_by_query(day_query(day))
             for doc in docs:
                 writer.add_document(doc)
-            dates[day] = {"run_id": runs[day], "documents": len(docs)}
+            dates[day] = {"run_id": runs[day], "documents": len(docs), "files": files}
             added += len(docs)
             pending += len(docs)
         if pending >= BATCH_DOCUMENTS:
@@ -249,18 +252,23 @@ def day_query(day: str) -> tantivy.Query:
     return tantivy.Query.term_query(SCHEMA, "day", day_number(day))
 
 
-def batches(days: list[str], lake: Location, runs: dict[str, str]) -> Iterator[dict[str, list[tantivy.Document]]]:
-    """The index documents of each date's current run, a few dates at a time."""
+def batches(
+    days: list[str], lake: Location, runs: dict[str, str], indexed: dict[str, dict[str, Any]]
+) -> Iterator[dict[str, tuple[list[str], list[tantivy.Document] | None]]]:
+    """The index documents of each date's current run, a few dates at a time, with the files they come from;
+    None for the documents of a date whose files are those it was indexed from (the rows are the same)."""
     for start in range(0, len(days), BATCH_DATES):
         some = {day: runs[day] for day in days[start : start + BATCH_DATES]}
         files = [(table, columns, current_files(lake, table, some)) for table, columns in READS]
-        yield {
-            day: date_documents(
-                *(read_files(table, lake_paths(lake, table, found[day]), columns) for table, columns, found in files),
-                day_number(day),
-            )
-            for day in some
-        }
+        batch: dict[str, tuple[list[str], list[tantivy.Document] | None]] = {}
+        for day in some:
+            names = sorted(f"{table.name}/{f.path}" for table, _, found in files for f in found[day])
+            if indexed.get(day, {}).get("files") == names:
+                batch[day] = (names, None)
+                continue
+            tables = (read_files(t, lake_paths(lake, t, found[day]), columns) for t, columns, found in files)
+            batch[day] = (names, date_documents(*tables, day_number(day)))
+        yield batch
 
 
 def date_documents(documents: pa.Table, entities: pa.Table, quotes: pa.Table, day: int) -> list[tantivy.Document]:

@@ -1,5 +1,6 @@
 -- Each speaker's quotes, direct and indirect (kind), with the document they come from (title, date, file), newest
--- first within a speaker.
+-- first within a speaker. Joined on the date too (a doc_id is one date's): a filter on date then prunes both sides'
+-- files.
 with quotes as (
     select * from main.quotes
 ),
@@ -24,7 +25,7 @@ final as (
         quotes.start_char,
         quotes.end_char
     from quotes
-    inner join documents using (doc_id)
+    inner join documents on quotes.doc_id = documents.doc_id and quotes.date = documents.date
     where quotes.speaker is not null
     order by speaker, quotes.date desc, quotes.doc_id, quotes.quote_idx
 )
