@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
+from fastapi import Request
 
 from pipeline.airflow_notes import DAG_ID
 from pipeline.errors import UserError
@@ -56,12 +57,19 @@ def airflow_run(dag_id: str, run_id: str) -> tuple[date, str | None, list[dict[s
     return day, (result or {}).get("run_id"), tasks
 
 
-def create_plugin_app() -> Any:
-    from airflow.api_fastapi.core_api.security import get_user
+async def signed_in_user(request: Request) -> Any:
+    """Airflow's own check of the request's user (`get_user`: a bearer token, else the UI's cookie), imported at
+    the first request: every Airflow process loads the plugins, task processes too, and importing Airflow's API
+    security takes seconds that only the api-server, which serves the pages, should pay."""
+    from airflow.api_fastapi.core_api.security import bearer_scheme, get_user
 
+    return await get_user(request, None, await bearer_scheme(request))
+
+
+def create_plugin_app() -> Any:
     from pipeline.web.app import create_app
 
-    return create_app(require=get_user, airflow_run=airflow_run)
+    return create_app(require=signed_in_user, airflow_run=airflow_run)
 
 
 class NewsEtlUiPlugin(AirflowPlugin):
