@@ -220,3 +220,14 @@ def run_note(dag_run_id: str) -> str | None:
     with create_session() as session:
         run = session.scalars(select(DagRun).where(DagRun.run_id == dag_run_id)).one()
         return run.note
+
+
+def test_loading_the_ui_plugin_leaves_the_web_app_unimported():
+    """Every Airflow process loads the plugins, task processes too: only the api-server builds the web app."""
+    probe = (
+        "import sys; from airflow import plugins_manager; plugins_manager.integrate_macros_plugins(); "
+        "names = [p.name for p in plugins_manager._get_plugins()[0]]; "
+        "print('news_etl_ui' in names, any(m in sys.modules for m in ('fastapi', 'pipeline.web', 'altair')))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout
+    assert out.split() == ["True", "False"]

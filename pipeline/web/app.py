@@ -1,8 +1,9 @@
 """The web application: the run report, News and document pages, as a FastAPI app.
 
 Served two ways: `news-etl serve` (uvicorn, 127.0.0.1 by default, no sign-in: for people on the machine), and
-mounted in Airflow's api-server by the plugin in pipeline/airflow_ui.py, which passes `require` (Airflow's
-check of the signed-in user's token) and `airflow_run` (a DAG run's date, lake run and task timings).
+mounted in Airflow's api-server by the plugin in pipeline/airflow_ui.py, whose pipeline/web/airflow.py passes
+`require` (Airflow's check of the signed-in user's token) and `airflow_run` (a DAG run's date, lake run and
+task timings).
 Pages read the lake only through the read-only query sandbox; each is a plain function of its query string.
 """
 
