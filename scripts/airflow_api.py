@@ -169,6 +169,19 @@ class AirflowAPI:
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         return self._list(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances", "task_instances")
 
+    def unfinished_tasks(self, dag_id: str) -> str:
+        """One line per run of the DAG not yet finished and per task of it not yet successful: what a run waits for."""
+        lines = []
+        for run in self.dag_runs(dag_id):
+            if run["state"] in TERMINAL:
+                continue
+            lines.append(f"run {run['dag_run_id']} ({run['run_type']}): {run['state']}")
+            for ti in in_dag_order(self.task_instances(dag_id, run["dag_run_id"])):
+                if ti["state"] != "success":
+                    mapped = f"[{ti['map_index']}]" if ti["map_index"] >= 0 else ""
+                    lines.append(f"  {ti['task_id']}{mapped}: {ti['state']}, try {ti['try_number']}")
+        return "\n".join(lines) or f"no unfinished runs of {dag_id}"
+
     def wait_run(
         self,
         dag_id: str,
@@ -213,6 +226,9 @@ class AirflowAPI:
             "run_backwards": False,
         }
         return self.call("POST", "/api/v2/backfills", json=body)["id"]
+
+    def cancel_backfill(self, backfill_id: int) -> None:
+        self.call("PUT", f"/api/v2/backfills/{backfill_id}/cancel")
 
     def backfill_dry_run(self, dag_id: str, first: date, last: date, reprocess: str = "none") -> int:
         """How many runs that backfill would create."""

@@ -171,7 +171,10 @@ class AirflowServer:
             raise RuntimeError(f"airflow not ready: {error}; see {self.log_path}:\n{self.tail()}") from None
 
     def tail(self, lines: int = 60) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        """The log's last lines, less the dag-processor's: it reparses every 5 s and would fill the tail alone."""
+        log = self.log_path.read_text(errors="replace").splitlines()
+        kept = [line for line in log if "dag-processor |" not in line]
+        return "\n".join(kept[-lines:])
 
     def stop(self) -> None:
         for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):

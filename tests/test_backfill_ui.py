@@ -68,7 +68,7 @@ def submit_backfill(page: Page, first: str, last: str) -> None:
     expect(page.get_by_text("Backfill generated").first).to_be_visible(timeout=30_000)
 
 
-def wait_for_success(page: Page, runs_url: str, prefix: str, count: int, timeout: float = 300) -> Locator:
+def wait_for_success(page: Page, runs_url: str, prefix: str, count: int, timeout: float = 600) -> Locator:
     """Until the runs list shows `count` runs whose id starts with prefix, all successful; returns their rows."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
