@@ -21,10 +21,10 @@ from pipeline.delta import DataFile
 from pipeline.documents import REJECTS, SourceFile
 from pipeline.extract.document import DOCUMENTS
 from pipeline.extract.near_duplicates import NEAR_DUPLICATES
-from pipeline.lake import RUNS, current_files, current_runs, lake_paths
+from pipeline.lake import current_files, current_runs, lake_paths, runs_row_path
 from pipeline.registry import shard_tables
 from pipeline.storage import Location
-from pipeline.tables import DamagedFile, Table, data_file, partition_dir, read_files, read_parquet, write_table
+from pipeline.tables import DamagedFile, Table, data_file, read_files, read_parquet, write_table
 from pipeline.verify import quarantine
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def previous_run(lake: Location, day: str, model: str, pipeline_version: str) ->
     if day not in runs:
         return None
     run_id = runs[day]
-    run = read_parquet(partition_dir(lake, RUNS.name, day) / f"{run_id}.parquet").to_pylist()[0]
+    run = read_parquet(runs_row_path(lake, day, run_id)).to_pylist()[0]
     if (run["model"], run["pipeline_version"]) != (model, pipeline_version):
         return None
     files: dict[Table, list[PreviousFile]] = {}

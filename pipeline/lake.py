@@ -178,15 +178,27 @@ def commit(
     intent_path = run_dir(lake, run_id) / COMMIT_FILE
     # A commit retried (an Airflow task, after a crash) finishes what its first attempt began, once.
     if run_id not in committed:
-        if not intent_path.exists():
-            runs_file = write_rows(RUNS, [row], partition_dir(lake, RUNS.name, day) / f"{run_id}.parquet", lake)
+        if not intent_path.exists() or "runs" not in read_intent(intent_path):
             intent = {"date": day, "run_id": run_id, "files": {n: [asdict(f) for f in fs] for n, fs in files.items()}}
+            # The intent before the runs row: on a lake without a runs table yet (its first commits), a runs row
+            # with no intent beside it is release 0.1's, and a run planning meanwhile would convert the lake.
+            write_json(intent_path, intent)
+            runs_file = write_rows(RUNS, [row], runs_row_path(lake, day, run_id), lake)
             write_json(intent_path, intent | {"runs": [asdict(runs_file)]})
         apply(lake, intent_path, committed)
         committed = sorted({*committed, run_id})
     collect_garbage(lake, day, tables, committed)
     counts = {name: sum(f.rows for f in table_files) for name, table_files in files.items()}
     return row | {"date": day, "rows": counts | {RUNS.name: 1}}
+
+
+def runs_row_path(lake: Location, day: str, run_id: str) -> Location:
+    return partition_dir(lake, RUNS.name, day) / f"{run_id}.parquet"
+
+
+def read_intent(path: Location) -> dict[str, Any]:
+    """A commit intent; one without "runs" stopped before its runs row was recorded: nothing of it is in a table."""
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def apply(lake: Location, intent_path: Location, committed: list[str] | None = None) -> None:
@@ -197,7 +209,7 @@ def apply(lake: Location, intent_path: Location, committed: list[str] | None = N
     runs, when the caller just read them (under the date's lock, they cannot change meanwhile)."""
     from pipeline.registry import table
 
-    intent = json.loads(intent_path.read_text(encoding="utf-8"))
+    intent = read_intent(intent_path)
     day, run_id = intent["date"], intent["run_id"]
     with commit_lock(lake):
         for name, entries in intent["files"].items():
@@ -248,7 +260,7 @@ def repair(lake: Location, day: str | None = None, locked: bool = False, stale_s
     taken with its lock first (a live run's commit is its own business), unless the caller holds it."""
     done = []
     for path in pending_intents(lake, day):
-        intent = json.loads(path.read_text(encoding="utf-8"))
+        intent = read_intent(path)
         holder = new_run_id()
         if not locked:
             try:
@@ -257,6 +269,10 @@ def repair(lake: Location, day: str | None = None, locked: bool = False, stale_s
                 log.warning("not repairing run %s: %s", intent["run_id"], busy)
                 continue
         try:
+            if "runs" not in intent:  # the commit stopped before its runs row was recorded: it never began
+                runs_row_path(lake, intent["date"], intent["run_id"]).unlink(missing_ok=True)
+                path.unlink(missing_ok=True)
+                continue
             if any(run > intent["run_id"] for run in committed_runs(lake, intent["date"])):
                 path.unlink(missing_ok=True)
                 continue
@@ -313,7 +329,7 @@ def file_run(name: str) -> str | None:
 def recorded_files(lake: Location, table: Table, day: str, run_id: str) -> list[DataFile]:
     """The files of a table the run listed in its runs row, less any moved aside as damaged (verify.py); or,
     once they were compacted and vacuumed (maintain.py), the run's compacted files, which hold the same rows."""
-    row = read_parquet(partition_dir(lake, RUNS.name, day) / f"{run_id}.parquet", columns=["files"]).to_pylist()[0]
+    row = read_parquet(runs_row_path(lake, day, run_id), columns=["files"]).to_pylist()[0]
     prefix = f"{table.name}/"
     paths = [path.removeprefix(prefix) for path in row["files"] or [] if path.startswith(prefix)]
     present = [DataFile(path, 0, 0, 0) for path in paths if (lake / table.name / path).exists()]

@@ -30,10 +30,10 @@ import pyarrow.parquet as pq
 from pipeline import delta, locks
 from pipeline.delta import DataFile
 from pipeline.errors import DateBusy, UserError
-from pipeline.lake import COMMIT_FILE, RUN_ID, RUNS, commit_lock, run_dir
+from pipeline.lake import COMMIT_FILE, RUN_ID, RUNS, commit_lock, run_dir, runs_row_path
 from pipeline.registry import run_tables
 from pipeline.storage import Location, remove_tree
-from pipeline.tables import DamagedFile, Table, arrow_target, partition_dir, read_parquet, run_files, write_atomic
+from pipeline.tables import DamagedFile, Table, arrow_target, read_parquet, run_files, write_atomic
 from pipeline.verify import quarantine
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def migrate(lake: Location, owner: str = locks.CLI_OWNER, stale_seconds: float =
                 done.removed += remove_run(lake, day, run_id)
             beat()
         rows = {
-            day: [DataFile.of(lake / RUNS.name, partition_dir(lake, RUNS.name, day) / f"{r}.parquet", 1) for r in ids]
+            day: [DataFile.of(lake / RUNS.name, runs_row_path(lake, day, r), 1) for r in ids]
             for day, ids in done.runs.items()
         }
         with commit_lock(lake):
@@ -194,7 +194,7 @@ def register_all(lake: Location, table: Table, files: dict[str, list[DataFile]])
 def record_files(lake: Location, day: str, run_id: str) -> None:
     """Rewrite a 0.1 runs row in the declared schema, its `files` column listing the run's files still there
     (a row that has the column already was done by an earlier attempt)."""
-    path = partition_dir(lake, RUNS.name, day) / f"{run_id}.parquet"
+    path = runs_row_path(lake, day, run_id)
     row = read_parquet(path)
     if "files" in row.column_names:
         return

@@ -7,9 +7,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline.lake import RUNS, current_runs
+from pipeline.lake import RUNS, current_runs, runs_row_path
 from pipeline.storage import Location
-from pipeline.tables import partition_dir, read_files
+from pipeline.tables import read_files
 
 COLUMNS = (
     "date",
@@ -31,7 +31,7 @@ def status_rows(lake: Location, since: date | None, until: date | None) -> tuple
         for day, run_id in current_runs(lake).items()
         if (since is None or day >= since.isoformat()) and (until is None or day <= until.isoformat())
     }
-    paths = [partition_dir(lake, RUNS.name, day) / f"{run_id}.parquet" for day, run_id in sorted(runs.items())]
+    paths = [runs_row_path(lake, day, run_id) for day, run_id in sorted(runs.items())]
     table = read_files(RUNS, paths, [c for c in COLUMNS if c != "date"])
     table = table.add_column(0, "date", pa.array(sorted(runs), pa.string()))
     return list(COLUMNS), [tuple(row.values()) for row in table.to_pylist()]

@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 
 from pipeline import delta
-from pipeline.lake import RUNS, commit_lock, current_files, current_runs, lake_paths
+from pipeline.lake import RUNS, commit_lock, current_files, current_runs, lake_paths, runs_row_path
 from pipeline.registry import run_tables, table
 from pipeline.storage import Location, staged
-from pipeline.tables import DamagedFile, Table, partition_dir, read_parquet
+from pipeline.tables import DamagedFile, Table, read_parquet
 
 log = logging.getLogger(__name__)
 DAMAGED_DIR = "_damaged"
@@ -57,7 +57,7 @@ def verify(lake: Location, days: list[str] | None = None) -> dict[str, list[Dama
         damaged = []
         for t in run_tables():
             damaged += damaged_files(t, lake_paths(lake, t, current_files(lake, t, {day: runs[day]})[day]))
-        damaged += damaged_files(RUNS, [partition_dir(lake, RUNS.name, day) / f"{runs[day]}.parquet"])
+        damaged += damaged_files(RUNS, [runs_row_path(lake, day, runs[day])])
         for item in damaged:
             quarantine(lake, item)
         report[day] = damaged

@@ -134,3 +134,45 @@ def test_the_next_run_finishes_a_killed_commit_first(committed_once, tmp_path):
     assert all(ids == {row["run_id"]} for ids in view_run_ids(settings.db).values())
     assert all(ids == {row["run_id"]} for ids in run_ids(settings.lake).values())
     assert row["documents"] == 13  # the added article is in, reused or not
+
+
+# Runs the CLI's run in this process and kills it once its commit has written the runs row, before the commit
+# intent says so: the state a crash leaves between the two.
+KILLED_AFTER_THE_RUNS_ROW = """
+import os, signal, sys
+import pipeline.lake as lake
+from pipeline.cli import main
+
+write_rows = lake.write_rows
+
+def dying_write_rows(table, *args, **kwargs):
+    written = write_rows(table, *args, **kwargs)
+    if table.name == "runs":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return written
+
+lake.write_rows = dying_write_rows
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_first_commit_killed_before_its_intent_lists_the_runs_row(tmp_path):
+    """A new lake (no runs table yet): the crash leaves a runs row that no table lists. It is never taken for
+    release 0.1's (its intent is beside it), and the date's next run drops both, then commits."""
+    from pipeline.migrate import old_layout
+
+    raw = tmp_path / "raw"
+    shutil.copytree(SAMPLE_RAW / DAY, raw / DAY)
+    settings = make_settings(tmp_path, raw_root=raw)
+    args = ["run", "--date", DAY, "--raw-root", raw, "--lake", settings.lake, "--db", settings.db]
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_THE_RUNS_ROW, *map(str, args)], capture_output=True, text=True
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    (row,) = (settings.lake / "runs").glob(f"date={DAY}/*.parquet")
+    assert not old_layout(settings.lake)
+
+    committed = run_partition(settings, SAMPLE_DATES[0])
+    assert not row.exists() and not list((settings.lake / "_runs" / row.stem).glob("commit.json"))
+    build_database(settings.lake, settings.db)
+    assert all(ids == {committed["run_id"]} for ids in view_run_ids(settings.db).values())

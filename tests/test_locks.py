@@ -92,3 +92,42 @@ def test_two_command_line_runs_of_one_date(settings):
     problems = [line for line in second.stderr.splitlines() if " INFO " not in line]  # the log says it started
     assert len(problems) == 1 and problems[0].startswith(f"news-etl: error: {DAY} is being processed by run ")
     assert len(committed_runs(settings.lake, DAY.isoformat())) == 1
+
+
+def test_another_date_plans_at_every_step_of_a_new_lakes_first_commit(tmp_path, monkeypatch):
+    """A lake without a runs table yet: a runs row with no commit intent beside it is release 0.1's (migrate.py).
+    The first commit must never show one, or a run of another date planning meanwhile takes the lake for 0.1's,
+    waits for the committing date's lock and, in Airflow, retries its plan 5 minutes later."""
+    import pipeline.lake as lake
+    from pipeline.migrate import old_layout
+
+    raw = tmp_path / "raw"
+    first, other = SAMPLE_DATES[0], SAMPLE_DATES[1]
+    for day in (first, other):
+        shutil.copytree(SAMPLE_RAW / day.isoformat(), raw / day.isoformat())
+    settings = make_settings(tmp_path, raw_root=raw)
+    plan = plan_run(settings, first)
+    for shard in range(plan["n_fresh"]):
+        process_shard(settings, plan["run_id"], shard)
+
+    steps, planning = [], []
+
+    def then_plan_the_other_date(write):
+        def write_and_plan(*args, **kwargs):
+            written = write(*args, **kwargs)
+            if not planning:  # the plan writes too
+                planning.append(True)
+                steps.append(old_layout(settings.lake))
+                plan_run(settings, other, owner="airflow:news_nightly/other")  # DateBusy if taken for 0.1's
+                planning.clear()
+            return written
+
+        return write_and_plan
+
+    monkeypatch.setattr(lake, "write_rows", then_plan_the_other_date(lake.write_rows))
+    monkeypatch.setattr(lake, "write_json", then_plan_the_other_date(lake.write_json))
+    commit_run(settings, plan["run_id"])
+    monkeypatch.undo()
+    assert steps and not any(steps)
+    assert committed_runs(settings.lake, first.isoformat()) == [plan["run_id"]]
+    finish(settings, plan_run(settings, other, owner="airflow:news_nightly/other"))
