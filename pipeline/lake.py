@@ -2,13 +2,14 @@
 
 Every table is a Delta Lake table (delta.py). A run writes its own files (named by run id) next to the
 older ones; nothing reads them until its commit, which goes in three steps:
-1. the runs row and the commit intent (LAKE/_runs/<run_id>/commit.json: every file of the run, by table);
+1. the commit intent (LAKE/_runs/<run_id>/commit.json: every file of the run, by table), the runs row, then
+   the intent again, naming the runs row (a runs row never stands without its intent: migrate.old_run_rows);
 2. one Delta commit per table that replaces the date's partition with the run's files;
 3. one Delta commit that adds the runs row: from then on the run is the date's current one.
 Delta readers see each table switch at step 2; our views switch every table at once at step 3, since they
 read the files of each date's current run (current_files). A crash after step 1 is rolled forward by the
 next run of the date or by `news-etl repair` (apply); before it, the run left files that no table lists,
-which clean-up removes.
+which clean-up removes (repair drops an intent that does not name its runs row yet, and that row).
 """
 
 from __future__ import annotations
