@@ -252,7 +252,7 @@ def pending_intents(lake: Location, day: str | None = None) -> list[Location]:
     found = sorted(runs_dir.glob(f"*/{COMMIT_FILE}"), key=str) if runs_dir.is_dir() else []
     if day is None:
         return found
-    return [p for p in found if json.loads(p.read_text(encoding="utf-8"))["date"] == day]
+    return [p for p in found if read_intent(p)["date"] == day]
 
 
 def repair(lake: Location, day: str | None = None, locked: bool = False, stale_seconds: float = 1800) -> list[str]:
