@@ -85,7 +85,9 @@ def check_writable(lake: Location) -> None:
     try:  # writing the probe makes the lake's folders on a local disk
         probe = lake / RUNS_DIR / f".write-probe-{secrets.token_hex(4)}"
         write_bytes(probe, b"")
-        probe.unlink()
+        # Removed without asking first whether it is there: a store may answer "no such key" to a HEAD right
+        # after the PUT (rclone serve s3 under concurrent writes), and the write alone proves the lake writable.
+        probe.fs.rm_file(probe.path)
     except OSError as error:
         raise UserError(f"lake {lake} is not writable: {error.strerror or error}") from None
 
