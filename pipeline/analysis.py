@@ -29,11 +29,11 @@ Item = tuple[Document | Reject, Facts | None]  # a file as read, with what its t
 
 def extract_document(doc_id: str, doc: Doc, dateline: dict[str, Any] | None = None) -> dict[str, list[Row]]:
     """Rows of every extracted table for one Doc, in the registry's order (later tables see earlier rows)."""
-    rows: dict[str, list[Row]] = {}
+    part = Part(doc_id, doc, dateline, {})
     for table in extracted_tables():
         assert table.extract is not None
-        rows[table.name] = table.extract(Part(doc_id, doc, dateline, rows))
-    return rows
+        part.rows[table.name] = table.extract(part)
+    return part.rows
 
 
 def join(pieces: list[tuple[int, Doc]]) -> Doc:
@@ -52,7 +52,8 @@ def extract_part(doc_id: str, pieces: list[tuple[int, Doc]], dateline: dict[str,
     """
     start = pieces[0][0]
     doc = join(pieces)
-    if dateline and not start <= dateline["start_char"] < start + len(doc.text):
+    length = doc[-1].idx + len(doc[-1].text_with_ws) if len(doc) else 0
+    if dateline and not start <= dateline["start_char"] < start + length:
         dateline = None
     elif dateline and start:
         dateline = dateline | {k: dateline[k] - start for k in ("start_char", "end_char")}

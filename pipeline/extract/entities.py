@@ -22,15 +22,12 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
 from pipeline.extract.part import Part
 from pipeline.tables import DOC_ID, Table
-
-if TYPE_CHECKING:  # spaCy is imported by whoever makes the Docs; declaring tables must stay cheap
-    from spacy.tokens import Doc
 
 # Labels that name something; numbers, dates and amounts are left exactly as the model gave them.
 NAME_LABELS = frozenset(
@@ -87,7 +84,7 @@ class Layout:
 
 
 def entity_rows(part: Part) -> list[dict[str, Any]]:
-    layout = layout_of(part.doc)
+    layout = layout_of(part)
     text = layout.text
     model = [Mention(ent.start_char, ent.end_char, ent.label_, ent.label_) for ent in part.doc.ents]
     mentions = resolve_mentions(model, layout, part.dateline)
@@ -121,12 +118,13 @@ def resolve_mentions(model: Sequence[Mention], layout: Layout, dateline: dict[st
     return sorted(mentions, key=lambda m: (m.start, m.end))
 
 
-def layout_of(doc: Doc) -> Layout:
-    starts = frozenset(token.idx for token in doc if not token.is_space)
-    ends = frozenset(token.idx + len(token) for token in doc if not token.is_space)
-    # a Doc made without the parser has no sentences
-    sents = frozenset(s.start_char for s in doc.sents) if doc.has_annotation("SENT_START") else frozenset()
-    return Layout(doc.text, starts, ends, sents, tuple(capital_lines(doc.text)))
+def layout_of(part: Part) -> Layout:
+    tokens, text = part.tokens, part.text
+    words = [i for i, space in enumerate(tokens.is_space) if not space]
+    starts = frozenset(tokens.starts[i] for i in words)
+    ends = frozenset(tokens.ends[i] for i in words)
+    sents = frozenset(tokens.starts[i] for i in tokens.sentence_starts)
+    return Layout(text, starts, ends, sents, tuple(capital_lines(text)))
 
 
 def capital_lines(text: str) -> Iterable[tuple[int, int]]:

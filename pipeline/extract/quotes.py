@@ -21,7 +21,7 @@ from pipeline.extract.part import Part
 from pipeline.tables import DOC_ID, Table
 
 if TYPE_CHECKING:  # spaCy is imported by whoever makes the Docs; declaring tables must stay cheap
-    from spacy.tokens import Doc, Token
+    from spacy.tokens import Token
 
 # Quote marks: curly doubles, straight doubles, the doubled apostrophe some wires use, single marks.
 MARK = re.compile(r"''|[\"“”‘’']")
@@ -253,7 +253,7 @@ def quote_rows(part: Part) -> list[dict]:
 
     text, entities = part.text, part.rows["entities"]  # speakers resolve to entity names
     quotes = [q for q in find_quotes(text) if is_direct(text, q)]
-    tokens = _Tokens(part.doc)
+    tokens = _Tokens(part)
     for quote in quotes:
         attribute(text, quote, tokens, context_of(text, quotes, quote))
     share_speakers(text, quotes)
@@ -264,7 +264,7 @@ def quote_rows(part: Part) -> list[dict]:
     ]
     found += [
         ("indirect", r.start, r.end, r.speaker, r.named or r.speaker, r.cue, r.confidence)
-        for r in reported_speech(part.doc, tokens, quoted)
+        for r in reported_speech(part, tokens, quoted)
     ]
     rows = []
     for kind, start, end, speaker, named, cue, confidence in sorted(found, key=lambda f: (f[1], f[2])):
@@ -440,17 +440,17 @@ AFTER_TOKENS = 30  # an attribution after a quote is short: ", Mr. Smith, the ca
 class _Tokens:
     """The Doc's tokens with their character offsets, in text order, for finding those within a span."""
 
-    def __init__(self, doc: Doc) -> None:
-        self.items = [(token.idx, token) for token in doc]
-        self.starts = [start for start, _ in self.items]
+    def __init__(self, part: Part) -> None:
+        self.doc, self.offsets = part.doc, part.tokens
 
     def between(self, start: int, end: int) -> list[Token]:
         """Tokens lying wholly inside [start, end), layout whitespace left out."""
-        i = bisect_left(self.starts, start)
+        offsets = self.offsets
+        i = bisect_left(offsets.starts, start)
         found = []
-        while i < len(self.items) and self.items[i][0] + len(self.items[i][1]) <= end:
-            if not self.items[i][1].is_space:
-                found.append(self.items[i][1])
+        while i < len(offsets.starts) and offsets.ends[i] <= end:
+            if not offsets.is_space[i]:
+                found.append(self.doc[i])
             i += 1
         return found
 

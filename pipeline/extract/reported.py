@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pipeline.extract import quotes
+from pipeline.extract.part import Part
 from pipeline.extract.quotes import (
     ACCORDING,
     CUES,
@@ -54,12 +55,13 @@ class Reported:
     named: tuple[int, int] | None = None  # where the speaker's name is, when the mention is "who"
 
 
-def reported_speech(doc: Doc, doc_tokens: _Tokens, quoted: list[tuple[int, int]]) -> list[Reported]:
+def reported_speech(part: Part, doc_tokens: _Tokens, quoted: list[tuple[int, int]]) -> list[Reported]:
     """The indirect quotations of a document, outermost only (a clause reported inside another's content is
     part of it), never inside a direct quotation (quoted: their spans) nor one that is itself a direct quotation."""
+    doc = part.doc
     if not doc.has_annotation("DEP"):
         return []  # spaCy failed on this text (it is only tokenized): no parse, no reported speech
-    text = doc.text
+    text = part.text
     found: list[Reported] = []
 
     def inside_quote(char: int) -> bool:

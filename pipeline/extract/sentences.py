@@ -12,18 +12,14 @@ from pipeline.tables import DOC_ID, Table
 
 def sentence_rows(part: Part) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    if not part.doc.has_annotation("SENT_START"):  # a text spaCy failed on is tokenized only
+    tokens, text = part.tokens, part.text
+    firsts = tokens.sentence_starts  # none for a text spaCy failed on: it is tokenized only
+    if not firsts:
         return rows
-    for sent in part.doc.sents:
-        if sent.text.strip():
-            rows.append(
-                {
-                    "doc_id": part.doc_id,
-                    "sentence_idx": len(rows),
-                    "start_char": sent.start_char,
-                    "end_char": sent.end_char,
-                }
-            )
+    for first, after in zip(firsts, [*firsts[1:], len(tokens.starts)], strict=True):
+        start, end = tokens.starts[first], tokens.ends[after - 1]
+        if text[start:end].strip():
+            rows.append({"doc_id": part.doc_id, "sentence_idx": len(rows), "start_char": start, "end_char": end})
     return rows
 
 
