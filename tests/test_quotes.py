@@ -132,8 +132,9 @@ def test_doubled_apostrophes_and_headline_single_quotes(nlp):
     assert [r["speaker_canonical"] for r in rows] == ["Lena Okafor", "Lena Okafor"]
 
 
-def test_signature_after_a_dash(nlp):
-    text = "Readers wrote in.\n\n“The buses never come on time.” ― Tomasz Wierzbicki\n"
+@pytest.mark.parametrize("gap", [" ", ""])  # with no space the tokenizer keeps the dash in the mark's token
+def test_signature_after_a_dash(nlp, gap):
+    text = f"Readers wrote in.\n\n“The buses never come on time.”{gap}― Tomasz Wierzbicki\n"
     (row,) = quotes_of(nlp, text)
     assert row["speaker"] == "Tomasz Wierzbicki"
 

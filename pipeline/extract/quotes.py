@@ -504,9 +504,11 @@ def attribute(text: str, quote: Quote, tokens: _Tokens, context: Context) -> Non
         if subject := _colon_speaker(before[1:]):
             quote.cue, quote.speaker, quote.confidence = ":", mention(subject, tokens), 0.6
             return
-    # a signature after the quote: “...” ― Jane Doe
-    if after and after[0].text in DASHES:
-        if name := next((t for t in after[1:4] if t.ent_type_ == "PERSON"), None):
+    # a signature after the quote: “...” ― Jane Doe; the dash may stick to the closing mark (“...”― Jane Doe),
+    # and the tokenizer then leaves it in the mark's token, outside `after`
+    if text[quote.end :].lstrip(" ").startswith(tuple(DASHES)):
+        signed = after[1:] if after and after[0].text in DASHES else after
+        if name := next((t for t in signed[:3] if t.ent_type_ == "PERSON"), None):
             quote.speaker, quote.confidence = mention(name, tokens), 0.7
 
 
