@@ -38,7 +38,18 @@ def load_model(name: str, exclude: tuple[str, ...] = ()) -> Language:
     missing = {"parser", "ner"} - set(nlp.pipe_names)
     if missing:
         raise UserError(f"spaCy model {name!r} lacks {', '.join(sorted(missing))}, which the tables need")
+    split_glued_quote_marks(nlp)
     return nlp
+
+
+def split_glued_quote_marks(nlp: Language) -> None:
+    """Curly double quote marks inside a word are split off, with the punctuation before them ("paranoia,”Clinton
+    said", "said,“Look"): the
+    model's rules split them only at a word's edges, and a mark hidden in a token hides where a quotation
+    ends and who says it. Curly doubles only: a straight or single mark inside a word is an apostrophe or
+    an inch."""
+    infixes = nlp.tokenizer.infix_finditer.__self__.pattern  # a compiled regex's bound finditer
+    nlp.tokenizer.infix_finditer = re.compile(f"{infixes}|[,.;:!?](?=[“”])|[“”]").finditer
 
 
 log = logging.getLogger(__name__)

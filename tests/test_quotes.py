@@ -132,6 +132,19 @@ def test_doubled_apostrophes_and_headline_single_quotes(nlp):
     assert [r["speaker_canonical"] for r in rows] == ["Lena Okafor", "Lena Okafor"]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mayor Lena Okafor spoke on Friday.\n\n“The buses will run on time,”Ms. Okafor said.\n",
+        "Mayor Lena Okafor spoke on Friday.\n\nMs. Okafor said,“The buses will run on time.”\n",
+    ],
+)
+def test_quote_marks_glued_to_the_words_around_them(nlp, text):
+    (row,) = quotes_of(nlp, text)
+    assert row["text"].strip("“”,.") == "The buses will run on time"
+    assert row["speaker_canonical"] == "Lena Okafor"
+
+
 @pytest.mark.parametrize("gap", [" ", ""])  # with no space the tokenizer keeps the dash in the mark's token
 def test_signature_after_a_dash(nlp, gap):
     text = f"Readers wrote in.\n\n“The buses never come on time.”{gap}― Tomasz Wierzbicki\n"
