@@ -44,10 +44,9 @@ def load_model(name: str, exclude: tuple[str, ...] = ()) -> Language:
 
 def split_glued_quote_marks(nlp: Language) -> None:
     """Curly double quote marks inside a word are split off, with the punctuation before them ("paranoia,”Clinton
-    said", "said,“Look"): the
-    model's rules split them only at a word's edges, and a mark hidden in a token hides where a quotation
-    ends and who says it. Curly doubles only: a straight or single mark inside a word is an apostrophe or
-    an inch."""
+    said", "said,“Look"): the model's rules split them only at a word's edges, and a mark hidden in a token
+    hides where a quotation ends and who says it. Curly doubles only: a straight or single mark inside a word
+    is an apostrophe or an inch."""
     infixes = nlp.tokenizer.infix_finditer.__self__.pattern  # a compiled regex's bound finditer
     nlp.tokenizer.infix_finditer = re.compile(f"{infixes}|[,.;:!?](?=[“”])|[“”]").finditer
 
