@@ -12,7 +12,9 @@ migration stopped anywhere finish when run again (each step looks first at what 
 3. every runs row rewritten with its `files` column;
 4. the files and plans of superseded runs deleted: no Delta version lists them, so no vacuum would ever
    remove them, and 0.1 kept them only for queries already running against its views;
-5. the runs table created, all runs rows at once: from then on the lake is in today's layout.
+5. the runs table created, all runs rows at once: from then on the lake is in today's layout;
+6. each date's rollups written from its entities (rollups.py; 0.1 had none): a migration stopped before this
+   leaves dates without them, which `news-etl maintain` or the date's next run writes.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline import delta, locks
+from pipeline import delta, locks, rollups
 from pipeline.delta import DataFile
 from pipeline.errors import DateBusy, UserError
 from pipeline.lake import COMMIT_FILE, RUN_ID, RUNS, commit_lock, run_dir, runs_row_path
@@ -113,6 +115,9 @@ def migrate(lake: Location, owner: str = locks.CLI_OWNER, stale_seconds: float =
         }
         with commit_lock(lake):
             delta.create(lake, RUNS, rows)
+        for day, ids in done.runs.items():  # 0.1 had no rollups: the entity marts sum them
+            rollups.fill(lake, day, ids[-1])
+            beat()
     log.warning("lake %s converted: %d dates, %d runs", lake, len(done.runs), sum(map(len, done.runs.values())))
     return done
 
