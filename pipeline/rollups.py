@@ -80,13 +80,17 @@ def fill(lake: Location, day: str, run_id: str) -> list[str]:
     """Under the date's lock: the rollups its current run lacks, from its entities, each registered in its Delta
     table (named by the current run, so the views take them for its own). Returns the tables written."""
     entities = lake_paths(lake, ENTITIES, current_files(lake, ENTITIES, {day: run_id})[day])
-    shards = read_parquet(runs_row_path(lake, day, run_id), columns=["shards"])["shards"][0].as_py()
     written = []
     for table in ROLLUPS:
         if day in delta.partitions(delta.open_table(lake, table)):
             continue
-        file = rollup(lake, table, day, run_id, shards, entities)  # the number the run's own commit would use
+        file = rollup(lake, table, day, run_id, run_shards(lake, day, run_id), entities)
         with commit_lock(lake):
             delta.register(lake, table, day, [file], replace=True)
         written.append(table.name)
     return written
+
+
+def run_shards(lake: Location, day: str, run_id: str) -> int:
+    """The number the run's own commit gives its rollup files: one past its last shard."""
+    return read_parquet(runs_row_path(lake, day, run_id), columns=["shards"])["shards"][0].as_py()

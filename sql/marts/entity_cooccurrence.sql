@@ -32,7 +32,7 @@ pairs as (
     select
         key_a,
         key_b,
-        sum(documents) as documents,
+        cast(sum(documents) as bigint) as documents,  -- count(*)'s type, as before
         min(example_doc_id) as example_doc_id
     from entity_pairs
     group by key_a, key_b

@@ -13,7 +13,7 @@ final as (
         canonical_key,
         arg_max(canonical, (canonical_mentions, canonical)) as canonical,
         arg_max(label, (label_mentions, label)) as label,
-        sum(mentions) as mentions,
+        cast(sum(mentions) as bigint) as mentions,  -- count(*)'s type, as before
         max(key_documents) as documents
     from entity_mentions
     group by date, canonical_key
