@@ -4,8 +4,8 @@ mention (a year of 20 million mentions took 6 s, the co-occurrence self-join 22 
 
 Each rollup is an ordinary per-run table (written_by="commit"), in the date's partition, published by the same
 commit as the rows it sums; its SQL is sql/rollups/<table>.sql, run by DuckDB over the run's entities. A lake
-committed before the rollups existed gets them from the next run of each date or from `news-etl maintain`
-(fill_missing).
+committed before the rollups existed gets them from the next run of each date, from `news-etl maintain` (fill)
+or, for a lake of release 0.1, from `news-etl migrate`.
 """
 
 from __future__ import annotations
@@ -73,7 +73,8 @@ def rollup(lake: Location, table: Table, day: str, run_id: str, shard: int, enti
 
 def missing_dates(lake: Location, runs: dict[str, str]) -> list[str]:
     """Committed dates (runs: as lake.current_runs) with no file in some rollup table: committed before it existed."""
-    return sorted({day for t in ROLLUPS for day in runs if day not in delta.partitions(delta.open_table(lake, t))})
+    found = [delta.partitions(delta.open_table(lake, t)) for t in ROLLUPS]  # each table's log read once
+    return sorted({day for partitions in found for day in runs if day not in partitions})
 
 
 def fill(lake: Location, day: str, run_id: str) -> list[str]:
