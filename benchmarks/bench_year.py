@@ -1,13 +1,15 @@
 """A year of partitions: every analysis view (sql/marts) over one week and over the whole year, median of 5.
 
-    .venv/bin/python benchmarks/bench_year.py --data-root DIR [--dates 365]
+    .venv/bin/python benchmarks/bench_year.py --data-root DIR [--dates 365] [--marts DIR]
 
 DIR holds a lake with one committed date (e.g. `news-etl run` over 3,000 Reuters files, as the no-op rerun
 measurement leaves it: see docs/benchmarks.md). The script copies that date under the next dates until there
 are --dates of them (replicate.py: each copy a run committed to every table's Delta log, fresh doc_ids), builds
 the views, times `select count(*) from (select * from <mart> where date between ...)` for the first week and for
 the whole year (a mart without a date column over everything), and shows with `explain analyze` how many
-Parquet files the week's query reads.
+Parquet files the week's query reads. --marts times the SELECTs of another folder of mart files instead of the
+database's views, over the same staging views: e.g. the previous release's sql/marts (`git show`), for a before
+and after on one lake.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ def main() -> None:
     parser.add_argument("--dates", type=int, default=365)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--skip", nargs="*", default=[], help="marts not to time (entity_cooccurrence: minutes)")
+    parser.add_argument("--marts", type=Path, help="a folder of mart .sql files to time instead of the views")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
     import duckdb
@@ -66,19 +69,25 @@ def main() -> None:
     print(f"{len(runs)} dates, {entities:,} entity rows; views built in {time.perf_counter() - start:.1f} s")
     week = f"date between date '{first}' and date '{first + timedelta(days=6)}'"
     with duckdb.connect(str(args.data_root / "news.duckdb"), read_only=True) as con:
-        marts = sorted(p.stem for p in (REPO / "sql" / "marts").glob("*.sql"))
-        print(f"{'view':28} {'week (ms)':>10} {'year (ms)':>10}   median of {args.repeats}")
+        folder = args.marts or REPO / "sql" / "marts"
+        marts = sorted(p.stem for p in folder.glob("*.sql"))
+        dated = {}  # mart -> what to select from, for the explain analyze below
+        print(f"{'view':28} {'week (ms)':>10} {'year (ms)':>10}   median of {args.repeats}   {folder}")
         for mart in marts:
             if mart in args.skip:
                 print(f"{mart:28} {'skipped':>10}", flush=True)
                 continue
-            has_date = "date" in [r[0] for r in con.execute(f"describe {mart}").fetchall()]
-            week_sql = f"select count(*) from (select * from {mart} where {week})"
+            # a view by name, or the file's select as a subquery over the same staging views
+            source = f"({(folder / f'{mart}.sql').read_text()})" if args.marts else mart
+            has_date = "date" in [r[0] for r in con.execute(f"describe select * from {source}").fetchall()]
+            if has_date:
+                dated[mart] = source
+            week_sql = f"select count(*) from (select * from {source} where {week})"
             shown = f"{timed(con, week_sql, args.repeats) * 1000:10.1f}" if has_date else f"{'(no date)':>10}"
-            year_ms = timed(con, f"select count(*) from (select * from {mart})", args.repeats) * 1000
+            year_ms = timed(con, f"select count(*) from (select * from {source})", args.repeats) * 1000
             print(f"{mart:28} {shown} {year_ms:10.1f}", flush=True)
-        for mart in ("entity_mentions_daily", "speaker_quotes"):
-            plan = con.execute(f"explain analyze select count(*) from (select * from {mart} where {week})").fetchall()
+        for mart, source in dated.items():
+            plan = con.execute(f"explain analyze select count(*) from (select * from {source} where {week})").fetchall()
             text = "\n".join(str(cell) for row in plan for cell in row)
             files = [int(n) for n in re.findall(r"Total Files Read:\s*(\d+)", text)]
             print(f"explain analyze, {mart} for one week: files read per scan {files}")

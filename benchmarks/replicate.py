@@ -22,7 +22,7 @@ from pipeline.registry import run_tables
 from pipeline.storage import Location
 from pipeline.tables import Table, data_file, partition_dir, read_files, read_parquet, write_rows, write_table
 
-DOC_ID_COLUMNS = ("doc_id", "duplicate_of", "cluster_id")  # every column holding a doc_id
+DOC_ID_COLUMNS = ("doc_id", "duplicate_of", "cluster_id", "example_doc_id")  # every column holding a doc_id
 
 
 def new_ids(ids: list[str], copy: int) -> pa.Array:

@@ -3,7 +3,8 @@
 
 Each Sunday at 04:00 UTC (after that night's `news_nightly` run), what `news-etl maintain` does:
 
-1. **maintain**: every committed date whose tables hold several shard files gets one file per table instead
+1. **maintain**: every committed date without the entity rollups (committed before they existed) gets them;
+   every committed date whose tables hold several shard files gets one file per table instead
    (the same rows, of the same run; a date another run holds is left for next week), then files replaced longer
    than `NEWS_RETENTION_HOURS` ago (at least 168: time travel reaches a week back) and stale files of runs that
    never committed are deleted; never a file the views read, whether built before the compaction or after;

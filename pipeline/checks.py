@@ -230,11 +230,14 @@ def sql_dates(days: list[date]) -> str:
 
 def row_keys() -> str:
     """One select per table a run writes: table_name, key_column, date, run_id, key (doc_id, or source_path for
-    rejects) and idx (the table's index column, null without one)."""
+    rejects, or a rollup's grain) and idx (the table's index column, null without one)."""
     from pipeline.registry import run_tables
 
+    def key(t: Table) -> str:  # a rollup's row is its key and its grain's other columns (Table.unique)
+        return f"concat_ws(' / ', {', '.join((t.key, *t.unique))})" if t.unique else t.key
+
     return "\n    union all\n    ".join(
-        f"select '{t.name}' as table_name, '{t.key}' as key_column, date, run_id, {t.key} as key, "
+        f"select '{t.name}' as table_name, '{t.key}' as key_column, date, run_id, {key(t)} as key, "
         f"cast({t.index or 'null'} as bigint) as idx from lake.{t.name}"
         for t in run_tables()
     )

@@ -219,6 +219,8 @@ def cmd_maintain(settings: Settings, args: argparse.Namespace) -> int:
         hours = checked_retention(args.retention_hours, "--retention-hours")
     report = maintain(settings, retention_hours=hours, dry_run=args.dry_run)
     would = "would be " if args.dry_run else ""
+    if report.rolled_up:
+        print(f"rollups {would}written for {len(report.rolled_up)} dates committed before them")
     for name, t in report.tables.items():
         print(
             f"{name}: {t.dates_compacted} dates {would}compacted ({t.files_replaced} files -> {t.files_written}), "

@@ -6,7 +6,7 @@ which rows were reused. A file of the current run whose rows are all taken over 
 lists it as it is (the new run's commit references it, as Delta allows; its rows keep the run_id of the run
 that wrote them), so an unchanged date is rerun without rewriting anything. Only a file holding some rows of
 changed input is read again and its kept rows copied, with the new run id. When the whole current run is taken
-over, its near-duplicate clusters are too (they depend on nothing else).
+over, its near-duplicate clusters and rollups are too (the commit's tables: they depend on nothing else).
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ import pyarrow.compute as pc
 from pipeline.delta import DataFile
 from pipeline.documents import REJECTS, SourceFile
 from pipeline.extract.document import DOCUMENTS
-from pipeline.extract.near_duplicates import NEAR_DUPLICATES
 from pipeline.lake import current_files, current_runs, lake_paths, runs_row_path
-from pipeline.registry import shard_tables
+from pipeline.registry import commit_tables, shard_tables
 from pipeline.storage import Location
 from pipeline.tables import DamagedFile, Table, data_file, read_files, read_parquet, write_table
 from pipeline.verify import quarantine
@@ -46,7 +45,7 @@ class Previous:
     run_id: str
     documents: dict[str, tuple[str, str | None]]  # doc_id -> (content_sha256, duplicate_of)
     rejects: dict[str, str]  # source_path -> content_sha256
-    files: dict[Table, list[PreviousFile]]  # its files of every shard-written table, and of near_duplicates
+    files: dict[Table, list[PreviousFile]]  # its files of every shard-written and commit-computed table
 
 
 def previous_run(lake: Location, day: str, model: str, pipeline_version: str) -> Previous | None:
@@ -61,7 +60,7 @@ def previous_run(lake: Location, day: str, model: str, pipeline_version: str) ->
         return None
     files: dict[Table, list[PreviousFile]] = {}
     damaged, documents, rejects = [], [], []
-    for table in (*shard_tables(), NEAR_DUPLICATES):
+    for table in (*shard_tables(), *commit_tables()):
         files[table] = []
         for path in lake_paths(lake, table, current_files(lake, table, {day: run_id})[day]):
             try:
@@ -120,9 +119,9 @@ def carry_over(
 ) -> tuple[dict[str, list[DataFile]], int]:
     """The reused rows of every shard-written table, selected by the table's key (a document's rows by doc_id,
     a reject by its path), as the new run's carry shard: the previous files whose rows are all reused, as they
-    are, and one new file of the kept rows of the others. With everything reused, the near-duplicate clusters
-    too (nothing_fresh: no file of the new run is analysed). Returns its files by table, and the duplicates
-    among its documents."""
+    are, and one new file of the kept rows of the others. With everything reused, the commit's tables
+    (near-duplicate clusters, rollups) too (nothing_fresh: no file of the new run is analysed). Returns its files
+    by table, and the duplicates among its documents."""
     wanted = {"doc_id": doc_ids, "source_path": reject_paths}
     files: dict[str, list[DataFile]] = {}
     duplicates = 0
@@ -140,8 +139,9 @@ def carry_over(
         if table is DOCUMENTS:
             duplicates = sum(1 for d in doc_ids if previous.documents[d][1] is not None)
     everything = doc_ids == set(previous.documents) and reject_paths == set(previous.rejects)
-    if nothing_fresh and everything and previous.files[NEAR_DUPLICATES]:
-        files[NEAR_DUPLICATES.name] = [f.file for f in previous.files[NEAR_DUPLICATES]]
+    for table in commit_tables() if nothing_fresh and everything else ():
+        if previous.files[table]:  # a run from before the table existed has none: the commit computes it
+            files[table.name] = [f.file for f in previous.files[table]]
     written = sum(f.name.startswith(run_id) for table_files in files.values() for f in table_files)
     referenced = sum(len(table_files) for table_files in files.values()) - written
     log.info("carried over from run %s: %d files referenced, %d rewritten", previous.run_id, referenced, written)

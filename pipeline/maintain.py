@@ -1,5 +1,8 @@
 """`news-etl maintain`: compact each date's small files, then vacuum the files no view and no recent version needs.
 
+Rollups first: a date committed before the rollup tables existed gets them (rollups.fill), so the marts that sum
+them cover it.
+
 Compaction. A committed date holds one file per shard in each table. Maintain rewrites them, under the date's
 lock, into one file (a few for a very large date: TARGET_FILE_BYTES) holding the same rows, run_id included,
 named by the same run (LAKE/<table>/date=D/<run_id>-compacted-<digest>.parquet, so lake.current_files still
@@ -28,7 +31,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline import delta, locks
+from pipeline import delta, locks, rollups
 from pipeline.config import MIN_RETENTION_HOURS, Settings, checked_retention
 from pipeline.delta import DataFile
 from pipeline.errors import DateBusy, UserError
@@ -77,6 +80,7 @@ class TableReport:
 class Report:
     tables: dict[str, TableReport] = field(default_factory=lambda: {t.name: TableReport() for t in TABLES})
     busy: list[str] = field(default_factory=list)  # dates another run held: not compacted this time
+    rolled_up: list[str] = field(default_factory=list)  # dates given the rollups they lacked (rollups.py)
     views_rebuilt: bool = False
     dry_run: bool = False
 
@@ -97,8 +101,9 @@ def maintain(
     # Read before the rebuild: a session opened on the old database still reads these.
     old_views = database_files(settings.db)
     report = Report(dry_run=dry_run)
+    fill_rollups(settings.lake, settings.lock_stale_seconds, report, dry_run)
     compact(settings.lake, settings.lock_stale_seconds, report, dry_run)
-    compacted = any(t.files_written for t in report.tables.values())
+    compacted = any(t.files_written for t in report.tables.values()) or bool(report.rolled_up)
     if rebuild_views and compacted and not dry_run and settings.db.exists():
         try:
             build_database(settings.lake, settings.db)
@@ -114,6 +119,30 @@ def check_retention(hours: int, enforce: bool) -> None:
         checked_retention(hours, "retention_hours")
     elif hours < 0:
         raise UserError(f"retention_hours={hours}: must not be negative")
+
+
+def fill_rollups(lake: Location, stale_seconds: int, report: Report, dry_run: bool = False) -> Report:
+    """Give every committed date the rollups it lacks: a lake committed before they existed (rollups.py)."""
+    for day in rollups.missing_dates(lake, current_runs(lake)):
+        if dry_run:
+            report.rolled_up.append(day)
+            continue
+        holder = new_run_id()
+        try:
+            dead = locks.acquire(lake, day, holder, locks.MAINTAIN_OWNER, stale_seconds)
+        except DateBusy as busy:
+            log.info("%s: no rollups written: %s", day, busy)
+            report.busy.append(day)
+            continue
+        try:
+            for run_id in dead:
+                abandon(lake, day, run_id, run_tables())
+            written = rollups.fill(lake, day, committed_runs(lake, day)[-1])
+        finally:
+            locks.release(lake, day, holder)
+        report.rolled_up.append(day)
+        log.info("%s: rollups written: %s", day, ", ".join(written))
+    return report
 
 
 def compact(lake: Location, stale_seconds: int, report: Report, dry_run: bool = False) -> Report:

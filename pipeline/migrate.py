@@ -6,7 +6,8 @@ A 0.1 lake holds the same files as today's, named the same way, but no Delta log
 migration stopped anywhere finish when run again (each step looks first at what is already done):
 
 1. every date's lock, so no run commits meanwhile (locks.py);
-2. each data table: the current runs' files rewritten in place where their schema is not the declared one
+2. each date's rollups written from its entities (rollups.py; 0.1 had none); then each data table: the current
+   runs' files rewritten in place where their schema is not the declared one
    (signatures: uint32 became int64, as Delta Lake has no unsigned types), then the Delta table created with
    every date's current files in one commit (a table already there is corrected date by date);
 3. every runs row rewritten with its `files` column;
@@ -27,9 +28,10 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline import delta, locks
+from pipeline import delta, locks, rollups
 from pipeline.delta import DataFile
 from pipeline.errors import DateBusy, UserError
+from pipeline.extract.entities import ENTITIES
 from pipeline.lake import COMMIT_FILE, RUN_ID, RUNS, commit_lock, run_dir, runs_row_path
 from pipeline.registry import run_tables
 from pipeline.storage import Location, remove_tree
@@ -91,6 +93,9 @@ def migrate(lake: Location, owner: str = locks.CLI_OWNER, stale_seconds: float =
         done = Migrated(old_runs(lake))
         log.warning("converting lake %s from release 0.1's layout to Delta Lake tables", lake)
         current = {day: ids[-1] for day, ids in done.runs.items()}
+        for day, run_id in current.items():
+            write_rollups(lake, day, run_id)
+            beat()
         for table in run_tables():
             files: dict[str, list[DataFile]] = {}
             for day, run_id in current.items():
@@ -164,6 +169,15 @@ def current_files(lake: Location, table: Table, day: str, run_id: str, done: Mig
             continue
         found.append(DataFile.of(lake / table.name, path, rows))
     return found
+
+
+def write_rollups(lake: Location, day: str, run_id: str) -> None:
+    """0.1 had no rollups (the entity marts sum them): the current run's, written beside its files, so that the
+    tables are created with them and its runs row lists them (an attempt stopped after one is not redone)."""
+    entities = run_files(lake, ENTITIES, day, run_id)
+    for table in rollups.ROLLUPS:
+        if not run_files(lake, table, day, run_id):
+            rollups.rollup(lake, table, day, run_id, rollups.run_shards(lake, day, run_id), entities)
 
 
 def file_schema(path: Location) -> tuple[pa.Schema, int]:

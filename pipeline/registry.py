@@ -19,6 +19,7 @@ from pipeline.extract.near_duplicates import NEAR_DUPLICATES, SIGNATURES
 from pipeline.extract.quotes import QUOTES
 from pipeline.extract.sentences import SENTENCES
 from pipeline.lake import RUNS
+from pipeline.rollups import ENTITY_MENTIONS, ENTITY_PAIRS
 from pipeline.tables import Table
 
 TABLES: list[Table] = [
@@ -29,6 +30,8 @@ TABLES: list[Table] = [
     SIGNATURES,
     REJECTS,
     NEAR_DUPLICATES,
+    ENTITY_MENTIONS,
+    ENTITY_PAIRS,
     RUNS,
     CHECKS,
 ]
@@ -46,6 +49,12 @@ def shard_tables() -> tuple[Table, ...]:
 def extracted_tables() -> tuple[Table, ...]:
     """Made from each document's spaCy Doc, in order."""
     return tuple(t for t in TABLES if t.extract is not None)
+
+
+def commit_tables() -> tuple[Table, ...]:
+    """Computed by the commit from the whole date (near-duplicates, rollups); carried over by a rerun that
+    changes nothing."""
+    return tuple(t for t in TABLES if t.written_by == "commit")
 
 
 def run_tables() -> tuple[Table, ...]:

@@ -27,6 +27,7 @@ from pipeline.delta import DataFile
 from pipeline.documents import REJECTS, Reject, SourceFile, list_partition, read_document, shard
 from pipeline.errors import UserError
 from pipeline.extract.document import DOCUMENTS, document_row
+from pipeline.extract.entities import ENTITIES
 from pipeline.extract.near_duplicates import NEAR_DUPLICATES, NUM_PERM, SIGNATURES, cluster_rows
 from pipeline.incremental import carry_over, previous_run, split_reusable
 from pipeline.lake import (
@@ -45,6 +46,7 @@ from pipeline.locks import CLI_OWNER, acquire, heartbeat, release
 from pipeline.migrate import migrate
 from pipeline.nlp import load_model, model_id, planned_model_id
 from pipeline.registry import run_tables, shard_tables
+from pipeline.rollups import ROLLUPS, rollup
 from pipeline.storage import Location
 from pipeline.tables import ShardWriter, data_file, read_files, write_rows
 from pipeline.version import pipeline_version
@@ -224,13 +226,20 @@ def read_one(settings: Settings, source: SourceFile) -> Item:
 
 
 def commit_run(settings: Settings, run_id: str) -> dict[str, Any]:
-    """Group near-duplicates across the run's shards, then publish the run and free its date."""
+    """Group near-duplicates and sum the rollups across the run's shards, then publish the run and free its date."""
     plan = read_plan(settings.lake, run_id)
     heartbeat(settings.lake, plan["date"], run_id)
     receipts = read_receipts(settings.lake, run_id, plan["n_shards"])
     written = {}
-    if not any(NEAR_DUPLICATES.name in r["files"] for r in receipts):  # else carried over with the whole run
+    carried = {name for r in receipts for name in r["files"]}  # a rerun that changed nothing carries them all
+    if NEAR_DUPLICATES.name not in carried:
         written[NEAR_DUPLICATES.name] = [near_duplicates(settings, plan, receipts)]
+    entities = [settings.lake / ENTITIES.name / f["path"] for r in receipts for f in r["files"][ENTITIES.name]]
+    for table in ROLLUPS:
+        if table.name not in carried:
+            written[table.name] = [
+                rollup(settings.lake, table, plan["date"], plan["run_id"], plan["n_shards"], entities)
+            ]
     row = commit(settings.lake, plan, receipts, run_tables(), written)
     release(settings.lake, plan["date"], run_id)
     log.info(

@@ -40,6 +40,7 @@ class Table:
     extract: for tables made from a document's spaCy Doc, the pure function that makes the rows of one Part.
     index: the column numbering a document's rows 0, 1, 2...; it continues across the parts of a huge text.
     key: the column that says which input a row belongs to (what the carry-over selects by).
+    unique: more columns that, with key (and index), make a row's identity: a rollup's grain (rollups.py).
     Columns named *_char are character offsets into the document's text.
     """
 
@@ -49,6 +50,7 @@ class Table:
     written_by: Literal["shard", "commit", "run", "check"] = "shard"
     key: str = "doc_id"
     index: str | None = None
+    unique: tuple[str, ...] = ()
     extract: Callable[[Part], list[Row]] | None = field(default=None, compare=False)
 
     @property

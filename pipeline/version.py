@@ -17,7 +17,18 @@ from pipeline import __version__
 
 PACKAGE = Path(__file__).parent
 # What decides the rows of a document: the rest (orchestration, lake bookkeeping, views, CLI) does not.
-EXTRACTION_CODE = ("extract", "analysis.py", "decode.py", "documents.py", "nlp.py", "registry.py", "tables.py")
+EXTRACTION_CODE = (
+    "extract",
+    "analysis.py",
+    "decode.py",
+    "documents.py",
+    "nlp.py",
+    "registry.py",
+    "tables.py",
+    "rollups.py",
+)
+# The rollups' SQL decides their rows too (a rerun that changes nothing carries them over): hashed as text.
+ROLLUP_SQL = "rollups"
 
 
 @cache
@@ -28,6 +39,10 @@ def code_digest(package: Path = PACKAGE) -> str:
         for source in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
             digest.update(source.relative_to(package).as_posix().encode())
             digest.update(ast.dump(ast.parse(source.read_text(encoding="utf-8"))).encode())
+    from pipeline.views import sql_dir  # views reads the registry: imported when first needed
+
+    for source in sorted((sql_dir() / ROLLUP_SQL).glob("*.sql")):
+        digest.update(source.name.encode() + source.read_bytes())
     return digest.hexdigest()
 
 

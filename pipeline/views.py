@@ -34,6 +34,7 @@ from pipeline.extract.entities import NAME_LABELS
 from pipeline.lake import RUNS, current_files, current_runs, lake_paths
 from pipeline.migrate import refuse_old_layout
 from pipeline.registry import TABLES
+from pipeline.rollups import missing_dates
 from pipeline.storage import Location, backend, location
 from pipeline.tables import Table
 
@@ -80,7 +81,7 @@ def view_sources(lake: Location, files: dict[str, list[str]], root: Path | None 
     root = root or sql_dir()
     values = {
         "lake": str(lake).replace("'", "''"),  # it sits inside '...' in the sql files
-        "name_labels": ", ".join(f"'{label}'" for label in sorted(NAME_LABELS)),
+        "name_labels": name_labels(),
     }
 
     def template(path: Path, **more: str) -> str:
@@ -113,6 +114,11 @@ def view_sources(lake: Location, files: dict[str, list[str]], root: Path | None 
         if not VIEW_NAME.match(view.name):
             raise UserError(f"{view.source}: a view file name must be a lower-case SQL identifier")
     return lake_views + views
+
+
+def name_labels() -> str:
+    """The labels that name something (is_name), as an SQL list's items: what $name_labels stands for."""
+    return ", ".join(f"'{label}'" for label in sorted(NAME_LABELS))
 
 
 def column_names(table: Table) -> list[str]:
@@ -264,6 +270,13 @@ def build_database(lake: Location, db: Path) -> list[str]:
         raise UserError(f"cannot read the lake {lake}: {error}") from None
     if not files[RUNS.name]:
         raise UserError(f"no committed partition in {lake} yet: run `news-etl run --date YYYY-MM-DD` first")
+    lacking = missing_dates(lake, current_runs(lake))
+    if lacking:  # the entity marts sum the rollups: these dates are not in them yet
+        log.warning(
+            "%d dates (%s...) have no rollups (committed before them): `news-etl maintain` writes them",
+            len(lacking),
+            lacking[0],
+        )
     views = view_sources(lake, files)
     remove_leftovers(db)
     tmp = temp_path(db, os.getpid())

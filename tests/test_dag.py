@@ -148,7 +148,7 @@ def test_a_scheduled_night_without_files_fails_its_checks_and_still_refreshes(
     # The failing check's message comes first in the check task's log, and in its exception.
     logged = [r.getMessage() for r in caplog.records if r.name == "pipeline.checks"]
     assert logged[0].startswith("fail  landing_folder [error]: no files in the landing folder (0 ignored")
-    assert logged[-1].endswith("12 pass, 0 warn, 1 fail (landing_folder)")
+    assert logged[-1].endswith("13 pass, 0 warn, 1 fail (landing_folder)")
     out, err = capfd.readouterr()
     assert "AirflowFailException: landing_folder: no files in the landing folder" in out + err
     summary = xcom(run.run_id, "check", "checks")  # what the date produced, even though the task failed

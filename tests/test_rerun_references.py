@@ -55,7 +55,16 @@ def test_a_rerun_references_unchanged_files_and_the_lake_stays_valid(tmp_path):
     settings = make_settings(tmp_path, raw_root=raw, files_per_shard=4)  # several shards: some stay unchanged
     first = run_partition(settings, day)
     build_database(settings.lake, settings.db)
-    tables = ("documents", "sentences", "entities", "quotes", "rejects", "near_duplicates")
+    tables = (
+        "documents",
+        "sentences",
+        "entities",
+        "quotes",
+        "rejects",
+        "near_duplicates",
+        "entity_mentions",
+        "entity_pairs",
+    )
     before = {t: rows(settings, t) for t in tables}
     first_files = files_by_run(settings, day.isoformat())
     version = delta.latest_version(settings.lake, ENTITIES)

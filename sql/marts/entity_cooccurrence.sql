@@ -1,40 +1,41 @@
--- Pairs of entities named in the same documents, by canonical_key, with how many documents name both.
--- entity_a/entity_b are the most frequent names of each key.
-with entities as (
-    select * from main.entities
+-- Pairs of entities named in the same documents, by canonical_key, with how many documents name both, over
+-- every date. entity_a/entity_b are the most frequent names of each key (of equally frequent ones, the last in
+-- sort order, so the answer is stable). Summed from the per-date entity_pairs
+-- and entity_mentions rollups (pipeline/rollups.py); a document is one date's, so the sums count each once.
+-- No date column, as before: entity_cooccurrence_daily has the same pairs per date.
+with entity_pairs as (
+    select * from main.entity_pairs
 ),
 
-named as (
-    select *
-    from entities
-    where is_name
+entity_mentions as (
+    select * from main.entity_mentions
+),
+
+spellings as (
+    select
+        canonical_key,
+        canonical,
+        sum(mentions) as mentions
+    from entity_mentions
+    group by canonical_key, canonical
 ),
 
 names as (
     select
         canonical_key,
-        mode(canonical) as canonical
-    from named
+        arg_max(canonical, (mentions, canonical)) as canonical
+    from spellings
     group by canonical_key
-),
-
-doc_entities as (
-    select distinct
-        doc_id,
-        canonical_key
-    from named
 ),
 
 pairs as (
     select
-        a.canonical_key as key_a,
-        b.canonical_key as key_b,
-        count(*) as documents,
-        min(a.doc_id) as example_doc_id
-    from doc_entities as a
-    inner join doc_entities as b
-        on a.doc_id = b.doc_id and a.canonical_key < b.canonical_key
-    group by a.canonical_key, b.canonical_key
+        key_a,
+        key_b,
+        cast(sum(documents) as bigint) as documents,  -- count(*)'s type, as before
+        min(example_doc_id) as example_doc_id
+    from entity_pairs
+    group by key_a, key_b
 ),
 
 final as (
