@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -58,6 +60,7 @@ if TYPE_CHECKING:
     from deltalake import DeltaTable
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 RETENTION_PROPERTY = "delta.deletedFileRetentionDuration"
 
 # Input bytes per compacted file: a day of news is far less; a huge date becomes a few files of this size.
@@ -127,22 +130,35 @@ def fill_rollups(lake: Location, stale_seconds: int, report: Report, dry_run: bo
         if dry_run:
             report.rolled_up.append(day)
             continue
-        holder = new_run_id()
-        try:
-            dead = locks.acquire(lake, day, holder, locks.MAINTAIN_OWNER, stale_seconds)
-        except DateBusy as busy:
-            log.info("%s: no rollups written: %s", day, busy)
-            report.busy.append(day)
-            continue
-        try:
-            for run_id in dead:
-                abandon(lake, day, run_id, run_tables())
-            written = rollups.fill(lake, day, committed_runs(lake, day)[-1])
-        finally:
-            locks.release(lake, day, holder)
-        report.rolled_up.append(day)
-        log.info("%s: rollups written: %s", day, ", ".join(written))
+        written = with_date_locked(lake, day, stale_seconds, report, "no rollups written", fill_date)
+        if written is not None:
+            report.rolled_up.append(day)
+            log.info("%s: rollups written: %s", day, ", ".join(written))
     return report
+
+
+def fill_date(lake: Location, day: str) -> list[str]:
+    return rollups.fill(lake, day, committed_runs(lake, day)[-1])
+
+
+def with_date_locked(
+    lake: Location, day: str, stale_seconds: int, report: Report, refused: str, work: Callable[[Location, str], T]
+) -> T | None:
+    """work(lake, day) under the date's lock, once the runs whose lock was dead are abandoned (they never
+    commit); None, with the date reported busy, when a run holds it."""
+    holder = new_run_id()
+    try:
+        dead = locks.acquire(lake, day, holder, locks.MAINTAIN_OWNER, stale_seconds)
+    except DateBusy as busy:
+        log.info("%s: %s: %s", day, refused, busy)
+        report.busy.append(day)
+        return None
+    try:
+        for run_id in dead:
+            abandon(lake, day, run_id, run_tables())
+        return work(lake, day)
+    finally:
+        locks.release(lake, day, holder)
 
 
 def compact(lake: Location, stale_seconds: int, report: Report, dry_run: bool = False) -> Report:
@@ -163,19 +179,7 @@ def compact(lake: Location, stale_seconds: int, report: Report, dry_run: bool = 
             else:
                 compact_date(lake, day, report, dry_run=True)
             continue
-        holder = new_run_id()
-        try:
-            dead = locks.acquire(lake, day, holder, locks.MAINTAIN_OWNER, stale_seconds)
-        except DateBusy as busy:
-            log.info("%s: not compacted: %s", day, busy)
-            report.busy.append(day)
-            continue
-        try:
-            for run_id in dead:  # its lock was dead: that run never commits
-                abandon(lake, day, run_id, run_tables())
-            compact_date(lake, day, report)
-        finally:
-            locks.release(lake, day, holder)
+        with_date_locked(lake, day, stale_seconds, report, "not compacted", partial(compact_date, report=report))
     return report
 
 
