@@ -174,10 +174,10 @@ def current_files(lake: Location, table: Table, day: str, run_id: str, done: Mig
 def write_rollups(lake: Location, day: str, run_id: str) -> None:
     """0.1 had no rollups (the entity marts sum them): the current run's, written beside its files, so that the
     tables are created with them and its runs row lists them (an attempt stopped after one is not redone)."""
-    entities = run_files(lake, ENTITIES, day, run_id)
-    for table in rollups.ROLLUPS:
-        if not run_files(lake, table, day, run_id):
-            rollups.rollup(lake, table, day, run_id, rollups.run_shards(lake, day, run_id), entities)
+    missing = [t for t in rollups.ROLLUPS if not run_files(lake, t, day, run_id)]
+    if missing:
+        entities = run_files(lake, ENTITIES, day, run_id)
+        rollups.write_rollups(lake, missing, day, run_id, rollups.run_shards(lake, day, run_id), entities)
 
 
 def file_schema(path: Location) -> tuple[pa.Schema, int]:

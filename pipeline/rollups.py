@@ -58,11 +58,20 @@ ENTITY_PAIRS = Table(
 ROLLUPS = (ENTITY_MENTIONS, ENTITY_PAIRS)
 
 
-def rollup(lake: Location, table: Table, day: str, run_id: str, shard: int, entity_files: list[Location]) -> DataFile:
-    """One rollup of a run's entities (all its files of the date), written as the run's file number `shard`."""
+def write_rollups(
+    lake: Location, tables: list[Table], day: str, run_id: str, shard: int, entity_files: list[Location]
+) -> dict[str, DataFile]:
+    """The given rollups of a run's entities (all its files of the date, read once), by table name, each
+    written as the run's file number `shard`."""
+    if not tables:
+        return {}
+    entities = read_files(ENTITIES, entity_files, columns=ENTITY_COLUMNS)  # pyarrow: any storage backend
+    return {table.name: rollup(lake, table, day, run_id, shard, entities) for table in tables}
+
+
+def rollup(lake: Location, table: Table, day: str, run_id: str, shard: int, entities: pa.Table) -> DataFile:
     from pipeline.views import name_labels, sql_dir  # views reads the registry, which lists this module's tables
 
-    entities = read_files(ENTITIES, entity_files, columns=ENTITY_COLUMNS)  # pyarrow: any storage backend
     sql = (sql_dir() / "rollups" / f"{table.name}.sql").read_text(encoding="utf-8")
     with duckdb.connect() as con:
         con.register("entities", entities)
@@ -81,15 +90,12 @@ def fill(lake: Location, day: str, run_id: str) -> list[str]:
     """Under the date's lock: the rollups its current run lacks, from its entities, each registered in its Delta
     table (named by the current run, so the views take them for its own). Returns the tables written."""
     entities = lake_paths(lake, ENTITIES, current_files(lake, ENTITIES, {day: run_id})[day])
-    written = []
-    for table in ROLLUPS:
-        if day in delta.partitions(delta.open_table(lake, table)):
-            continue
-        file = rollup(lake, table, day, run_id, run_shards(lake, day, run_id), entities)
+    missing = [t for t in ROLLUPS if day not in delta.partitions(delta.open_table(lake, t))]
+    written = write_rollups(lake, missing, day, run_id, run_shards(lake, day, run_id), entities)
+    for table in missing:
         with commit_lock(lake):
-            delta.register(lake, table, day, [file], replace=True)
-        written.append(table.name)
-    return written
+            delta.register(lake, table, day, [written[table.name]], replace=True)
+    return list(written)
 
 
 def run_shards(lake: Location, day: str, run_id: str) -> int:

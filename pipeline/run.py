@@ -46,7 +46,7 @@ from pipeline.locks import CLI_OWNER, acquire, heartbeat, release
 from pipeline.migrate import migrate
 from pipeline.nlp import load_model, model_id, planned_model_id
 from pipeline.registry import run_tables, shard_tables
-from pipeline.rollups import ROLLUPS, rollup
+from pipeline.rollups import ROLLUPS, write_rollups
 from pipeline.storage import Location
 from pipeline.tables import ShardWriter, data_file, read_files, write_rows
 from pipeline.version import pipeline_version
@@ -235,11 +235,9 @@ def commit_run(settings: Settings, run_id: str) -> dict[str, Any]:
     if NEAR_DUPLICATES.name not in carried:
         written[NEAR_DUPLICATES.name] = [near_duplicates(settings, plan, receipts)]
     entities = [settings.lake / ENTITIES.name / f["path"] for r in receipts for f in r["files"][ENTITIES.name]]
-    for table in ROLLUPS:
-        if table.name not in carried:
-            written[table.name] = [
-                rollup(settings.lake, table, plan["date"], plan["run_id"], plan["n_shards"], entities)
-            ]
+    missing = [t for t in ROLLUPS if t.name not in carried]
+    rolled = write_rollups(settings.lake, missing, plan["date"], plan["run_id"], plan["n_shards"], entities)
+    written |= {name: [file] for name, file in rolled.items()}
     row = commit(settings.lake, plan, receipts, run_tables(), written)
     release(settings.lake, plan["date"], run_id)
     log.info(
