@@ -15,13 +15,15 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check 'uv==0.13.9'
 
-# Bytecode compiled once at install: every run and Airflow task would otherwise compile what it imports (this
-# environment sets PYTHONDONTWRITEBYTECODE), about a quarter of a no-op rerun's time.
+# Bytecode compiled at install, the dependencies' and ours (an editable install is not compiled by uv): every
+# run and Airflow task would otherwise compile what it imports (this environment sets PYTHONDONTWRITEBYTECODE),
+# about a third of a no-op rerun's time. compileall skips what is up to date.
 $(BIN)/news-etl: $(UV) pyproject.toml uv.lock
 	$(UV) sync --locked --compile-bytecode
 	@touch $@
 
 install: $(BIN)/news-etl
+	@$(BIN)/python -m compileall -q pipeline dags
 
 demo: install
 	NEWS_RAW_ROOT=$(CURDIR)/samples/raw bash scripts/demo.sh $(DEMO_DATES)

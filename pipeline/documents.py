@@ -17,6 +17,7 @@ from pipeline.tables import Table
 # Uploads in progress and hidden files are not articles yet: they are skipped, and counted as ignored.
 PARTIAL_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload")
 READ_BLOCK = 1 << 20
+TASKS_PER_THREAD = 4
 ESCAPE = re.compile(rb"\\(\\|x[0-9a-f]{2})")  # what display_path writes: \\ or \xHH
 
 
@@ -132,11 +133,14 @@ def list_partition(raw_root: Location, day: date, io_threads: int = IO_THREADS) 
         hidden_or_partial = name.startswith(".") or name.endswith(PARTIAL_SUFFIXES)
         (ignored if hidden_or_partial else articles).append(relative)
 
-    def describe(relative: str) -> SourceFile:
-        return _describe(folder, relative, display(relative), listed[relative])
+    def describe(group: list[str]) -> list[SourceFile]:
+        return [_describe(folder, relative, display(relative), listed[relative]) for relative in group]
 
+    # a few groups per thread: one task per file would cost more to hand out than to hash a short article
+    per_task = max(1, len(articles) // (io_threads * TASKS_PER_THREAD))
+    groups = [articles[i : i + per_task] for i in range(0, len(articles), per_task)]
     with ThreadPoolExecutor(io_threads) as pool:
-        files = list(pool.map(describe, articles)) + unreadable
+        files = [source for group in pool.map(describe, groups) for source in group] + unreadable
     files.sort(key=lambda f: f.source_path)
     return _mark_duplicates(files), sorted(display(relative) for relative in ignored)
 

@@ -145,11 +145,30 @@ def test_quote_marks_glued_to_the_words_around_them(nlp, text):
     assert row["speaker_canonical"] == "Lena Okafor"
 
 
-@pytest.mark.parametrize("gap", [" ", ""])  # with no space the tokenizer keeps the dash in the mark's token
+@pytest.mark.parametrize("gap", [" ", "", "\u00a0", " \u00a0"])  # without a space the dash stays in the mark's token
 def test_signature_after_a_dash(nlp, gap):
     text = f"Readers wrote in.\n\n“The buses never come on time.”{gap}― Tomasz Wierzbicki\n"
     (row,) = quotes_of(nlp, text)
     assert row["speaker"] == "Tomasz Wierzbicki"
+
+
+def test_a_relative_pronoun_is_the_mention_and_its_antecedent_the_name(nlp):
+    text = "The crowd cheered for Mara Lindqvist, who told them, “We are not done yet.”\n"
+    (row,) = quotes_of(nlp, text)
+    assert (row["speaker"], row["speaker_canonical"], row["cue"]) == ("who", "Mara Lindqvist", "told")
+
+
+def test_a_cue_after_a_preposition_takes_the_subject_of_its_verb(nlp):
+    text = "“Keep your hands in sight,” Dana Rowe sings to the crowd before asking them, “Where do we go from here?”\n"
+    first, second = quotes_of(nlp, text)
+    assert first["speaker"] == second["speaker"] == "Dana Rowe"
+    assert second["cue"] == "asking"
+
+
+def test_a_headline_colon_gives_the_quote_to_the_person_named_before_it(nlp):
+    text = "A warning from Omar Haddad: 'Rates will rise again.'\n\nThe central bank meets on Thursday.\n"
+    (row,) = quotes_of(nlp, text)
+    assert (row["speaker"], row["cue"]) == ("Omar Haddad", ":")
 
 
 @pytest.mark.parametrize(

@@ -232,6 +232,7 @@ PERSON_PRONOUNS = frozenset("he she him her".split())
 NO_SPEAKER_CONFIDENCE = 0.5
 UNCLOSED_FACTOR = 0.8
 SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
+RELATIVES = frozenset({"who", "that", "which"})
 SPEAKER_LABELS = frozenset({"PERSON", "ORG", "NORP", "GPE"})
 
 
@@ -244,6 +245,12 @@ class Quote:
     speaker: tuple[int, int] | None = None
     cue: str | None = None
     confidence: float = NO_SPEAKER_CONFIDENCE
+    named: tuple[int, int] | None = None  # where the speaker's name is, when the mention is "who"
+
+    def attribute_to(self, cue: str | None, speaker: Token, tokens: _Tokens, confidence: float) -> None:
+        self.cue, self.speaker, self.confidence = cue, mention(speaker, tokens), confidence
+        if (name := antecedent(speaker)) is not None:
+            self.named = mention(name, tokens)
 
 
 def quote_rows(part: Part) -> list[dict]:
@@ -259,7 +266,15 @@ def quote_rows(part: Part) -> list[dict]:
     share_speakers(text, quotes)
     quoted = [(q.start, q.end) for q in quotes]
     found = [
-        ("direct", q.start, q.end, q.speaker, q.speaker, q.cue, q.confidence * (1.0 if q.closed else UNCLOSED_FACTOR))
+        (
+            "direct",
+            q.start,
+            q.end,
+            q.speaker,
+            q.named or q.speaker,
+            q.cue,
+            q.confidence * (1 if q.closed else UNCLOSED_FACTOR),
+        )
         for q in quotes
     ]
     found += [
@@ -493,23 +508,23 @@ def attribute(text: str, quote: Quote, tokens: _Tokens, context: Context) -> Non
     sides = [("after", after), ("before", before)]
     for side, window in sides if hands_over else reversed(sides):
         if found := _cue_and_speaker(window, side, context, tokens):
-            quote.cue, quote.speaker, quote.confidence = found[0].text, mention(found[1], tokens), 0.9
+            quote.attribute_to(found[0].text, found[1], tokens, 0.9)
             return
     # the sentence before, when it is an attribution of its own: ''...,'' Mr. Hedge said. ''...''
     if found := _cue_and_speaker(_sentence(before_all[len(before) + 1 :]), "before", context, tokens):
-        quote.cue, quote.speaker, quote.confidence = found[0].text, mention(found[1], tokens), 0.75
+        quote.attribute_to(found[0].text, found[1], tokens, 0.75)
         return
     if before and before[0].text == ":":
         # a colon with no cue verb: "Trump: 'We will win'", "Transcript as follows:"
         if subject := _colon_speaker(before[1:]):
-            quote.cue, quote.speaker, quote.confidence = ":", mention(subject, tokens), 0.6
+            quote.attribute_to(":", subject, tokens, 0.6)
             return
     # a signature after the quote: “...” ― Jane Doe; the dash may stick to the closing mark (“...”― Jane Doe),
     # and the tokenizer then leaves it in the mark's token, outside `after`
-    if text[quote.end :].lstrip(" ").startswith(tuple(DASHES)):
+    if text[quote.end :].lstrip(" \t\xa0").startswith(tuple(DASHES)):
         signed = after[1:] if after and after[0].text in DASHES else after
-        if name := next((t for t in signed[:3] if t.ent_type_ == "PERSON"), None):
-            quote.speaker, quote.confidence = mention(name, tokens), 0.7
+        if name := next((t for t in signed[:3] if t.ent_type_ in SPEAKER_LABELS), None):
+            quote.attribute_to(None, name, tokens, 0.7)
 
 
 def _cue_and_speaker(window: list[Token], side: str, context: Context, tokens: _Tokens) -> tuple[Token, Token] | None:
@@ -540,6 +555,9 @@ def _colon_speaker(before: list[Token]) -> Token | None:
         return None
     root = before[0].sent.root
     subject = next((c for c in root.children if c.dep_ in SUBJECT_DEPS and c in before), None)
+    if subject is not None and _first_speaker_like([subject]) is None:
+        # a headline's subject that cannot speak: "A lesson from Loretta Lynch: '...'" is hers
+        subject = next((t for t in reversed(before) if t.ent_type_ == "PERSON"), subject)
     if subject is not None:
         return subject
     last = before[0]
@@ -563,20 +581,28 @@ def _is_cue(token: Token) -> bool:
 
 def subject_of(cue: Token, usable: Callable[[Token], bool]) -> Token | None:
     """The speaker token of a cue verb, among usable tokens (the parser sometimes makes a word of the quote
-    the subject): its subject, the subject of the verb it is coordinated with, the noun a relative clause
-    hangs on ("Smith, who said"), or the object of "according to"."""
+    the subject): its subject, the subject of the verb it is coordinated with or hangs on by a preposition
+    ("Blige sings to Clinton before asking her"), or the object of "according to". A relative pronoun is the
+    mention ("Smith, [who] said", as the PolNeAR gold marks it); antecedent() gives the name it refers to."""
     if cue.lower_ == "according":
         return next((o for prep in cue.children for o in prep.children if o.dep_ == "pobj" and usable(o)), None)
     for _ in range(3):
         subject = next((c for c in cue.children if c.dep_ in SUBJECT_DEPS and usable(c)), None)
         if subject is not None:
-            if subject.lower_ in ("who", "that", "which") and cue.dep_ == "relcl":
-                return cue.head
             return subject
         if cue.dep_ in ("conj", "xcomp", "advcl") and cue.head is not cue:
             cue = cue.head
+        elif cue.dep_ == "pcomp" and cue.head.dep_ == "prep" and cue.head.head is not cue.head:
+            cue = cue.head.head  # "before asking her": the verb the preposition hangs on
         else:
             break
+    return None
+
+
+def antecedent(token: Token) -> Token | None:
+    """The noun a relative pronoun subject refers to ("Smith" in "Smith, who said"), else None."""
+    if token.lower_ in RELATIVES and token.head.dep_ == "relcl" and token.head.head is not token.head:
+        return token.head.head
     return None
 
 
@@ -596,6 +622,11 @@ def mention(token: Token, tokens: _Tokens) -> tuple[int, int]:
                 first = min(first, ent[0], key=lambda t: t.i)
                 last = ent[-1]
                 break
+    # an entity may take in punctuation at its edges: a signature's dash ("― Jane Doe"), "Omar Haddad: '"
+    while first.is_punct and first.i < last.i:
+        first = first.doc[first.i + 1]
+    while last.is_punct and last.i > first.i:
+        last = last.doc[last.i - 1]
     return first.idx, last.idx + len(last)
 
 
@@ -609,7 +640,7 @@ def share_speakers(text: str, quotes: list[Quote]) -> None:
             same_paragraph = "\n" not in text[previous.end : quote.start]
             opens_paragraph = quote.start == 0 or text[quote.start - 1] == "\n"
             if same_paragraph or quote.follows is previous or opens_paragraph:
-                quote.speaker, quote.cue = previous.speaker, previous.cue
+                quote.speaker, quote.cue, quote.named = previous.speaker, previous.cue, previous.named
                 quote.confidence = previous.confidence * 0.9
         previous = quote
 

@@ -26,6 +26,7 @@ from pipeline.extract.quotes import (
     SPEAKER_LABELS,
     SUBJECT_DEPS,
     _Tokens,
+    antecedent,
     mention,
     subject_of,
 )
@@ -39,7 +40,6 @@ ACCORDING_CONFIDENCE = 0.85
 NEARBY_SPEAKER_CONFIDENCE = 0.7
 COLON_CONFIDENCE = 0.6
 NO_SPEAKER_CONFIDENCE = 0.5
-RELATIVES = frozenset({"who", "that", "which"})
 MIN_CHARS = 4  # shorter pieces are not content ("so", "yes"), as the gold's rule says
 TRIM = set(" \t\n,;:—–-")
 
@@ -110,9 +110,6 @@ def complements(cue: Token) -> list[Token]:
 def speaker_of(cue: Token, usable: Callable[[Token], bool]) -> Token | None:
     """Who reports: the cue's subject (quotes.subject_of), else the owner of a noun cue ("[his] claim that"),
     else the subject of the verb a noun or participle cue hangs on ("[Trump] voiced fears that")."""
-    relative = next((c for c in cue.children if c.dep_ in SUBJECT_DEPS and c.lower_ in RELATIVES), None)
-    if relative is not None and usable(relative):
-        return relative  # "Smith, [who] said ...": the mention is the pronoun; its name comes from the antecedent
     if (subject := subject_of(cue, usable)) is not None:
         return subject
     if (owner := next((c for c in cue.children if c.dep_ == "poss" and usable(c)), None)) is not None:
@@ -134,9 +131,8 @@ def _complements(text: str, cue: Token, tokens: _Tokens) -> list[Reported]:
         start, end = pieces[0][0], pieces[-1][1]
         subject = speaker_of(cue, lambda t, s=start, e=end: not s <= t.idx < e)
         speaker = mention(subject, tokens) if subject is not None else None
-        named = None
-        if subject is not None and subject.lower_ in RELATIVES and subject.head.dep_ == "relcl":
-            named = mention(subject.head.head, tokens)
+        name = antecedent(subject) if subject is not None else None
+        named = mention(name, tokens) if name is not None else None
         if subject is None:
             confidence = NO_SPEAKER_CONFIDENCE
         else:  # the cue's own subject is surest; an owner, a governing verb's subject or a nearby name less so

@@ -38,10 +38,13 @@ class Local:
                 onerror("" if relative == "." else relative, error)
 
         found = []
-        for dirpath, dirnames, filenames in os.walk(folder, onerror=failed, followlinks=False):
+        top = os.fspath(folder)
+        for dirpath, dirnames, filenames in os.walk(top, onerror=failed, followlinks=False):
             links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
             dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in links]
-            found += [(Path(dirpath) / name).relative_to(folder).as_posix() for name in filenames + links]
+            below = Path(os.path.relpath(dirpath, top)).as_posix()  # once per folder: pathlib per file is slow
+            prefix = "" if below == "." else f"{below}/"
+            found += [prefix + name for name in filenames + links]
         return dict.fromkeys(sorted(found))
 
     def not_regular(self, path: UPath) -> str | None:
