@@ -152,6 +152,15 @@ def test_signature_after_a_dash(nlp, gap):
     assert row["speaker"] == "Tomasz Wierzbicki"
 
 
+def test_a_paragraph_that_is_a_phrase_in_single_marks_is_a_subheading(nlp):
+    text = (
+        "The mine closed in May.\n\n'Legend in the Coal Fields.'\n\n"
+        "Mayor Ines Farrow: 'We will build the park.'\n\n''We start in June,'' Farrow said.\n"
+    )
+    rows = quotes_of(nlp, text)
+    assert [row["text"] for row in rows] == ["'We will build the park.'", "''We start in June,''"]
+
+
 def test_a_relative_pronoun_is_the_mention_and_its_antecedent_the_name(nlp):
     text = "The crowd cheered for Mara Lindqvist, who told them, “We are not done yet.”\n"
     (row,) = quotes_of(nlp, text)

@@ -425,7 +425,8 @@ def find_quotes(text: str) -> list[Quote]:
 
 def is_direct(text: str, quote: Quote) -> bool:
     """Direct speech opens a paragraph, a sentence or a clause ("he said: “...”") and ends on punctuation;
-    a quoted word or phrase inside running text ("the so-called “deal”") is a scare quote or a title."""
+    a quoted word or phrase inside running text ("the so-called “deal”") is a scare quote or a title, and a
+    paragraph that is a phrase in single marks alone is a subheading ("'Legend in the Coal Fields.'")."""
     line_start = text.rfind("\n", 0, quote.start) + 1
     before = text[line_start : quote.start].rstrip()
     inner = text[quote.start : quote.end].strip(QUOTE_CHARS + " ")
@@ -434,6 +435,9 @@ def is_direct(text: str, quote: Quote) -> bool:
     opens = not before or before[-1] in OPENS_AFTER_PUNCT or _last_word(before) in CUES
     line_end = text.find("\n", quote.end)
     rest = text[quote.end : line_end if line_end >= 0 else len(text)]
+    single = text[quote.start] in "‘'" and not text.startswith("''", quote.start)
+    if single and not before and not rest.strip():
+        return False
     # headlines drop the full stop: Trump: 'We will win'
     ends = inner[-1] in ENDS_PUNCT or not quote.closed or not rest.strip()
     return opens and ends
