@@ -273,7 +273,7 @@ def quote_rows(part: Part) -> list[dict]:
             q.speaker,
             q.named or q.speaker,
             q.cue,
-            q.confidence * (1 if q.closed else UNCLOSED_FACTOR),
+            q.confidence * (1.0 if q.closed else UNCLOSED_FACTOR),
         )
         for q in quotes
     ]
