@@ -307,6 +307,12 @@ def test_a_clause_reported_inside_another_is_part_of_it(nlp):
     assert row["cue"] == "said"
 
 
+def test_a_subject_the_parser_took_for_a_modifier_still_speaks(nlp):
+    text = "About 4 in 10 say they want the next mayor to build more tram lines.\n"
+    (row,) = reported(nlp, text)
+    assert (row["speaker"], row["cue"]) == ("About 4 in 10", "say")
+
+
 def test_no_cue_no_reported_speech(nlp):
     assert reported(nlp, "The tram depot opened on Monday with twelve new trams.\n") == []
 

@@ -232,6 +232,7 @@ PERSON_PRONOUNS = frozenset("he she him her".split())
 NO_SPEAKER_CONFIDENCE = 0.5
 UNCLOSED_FACTOR = 0.8
 SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
+MISREAD_SUBJECT_DEPS = frozenset({"compound", "nummod"})
 RELATIVES = frozenset({"who", "that", "which"})
 SPEAKER_LABELS = frozenset({"PERSON", "ORG", "NORP", "GPE"})
 
@@ -594,6 +595,10 @@ def subject_of(cue: Token, usable: Callable[[Token], bool]) -> Token | None:
         subject = next((c for c in cue.children if c.dep_ in SUBJECT_DEPS and usable(c)), None)
         if subject is not None:
             return subject
+        # the parser took the subject for a modifier of the verb: "[Trump] predicts", "About 4 in [10] say"
+        mislabelled = [c for c in cue.lefts if c.dep_ in MISREAD_SUBJECT_DEPS and usable(c)]
+        if mislabelled:
+            return mislabelled[-1]
         if cue.dep_ in ("conj", "xcomp", "advcl") and cue.head is not cue:
             cue = cue.head
         elif cue.dep_ == "pcomp" and cue.head.dep_ == "prep" and cue.head.head is not cue.head:
