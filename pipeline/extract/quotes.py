@@ -232,6 +232,8 @@ PERSON_PRONOUNS = frozenset("he she him her".split())
 NO_SPEAKER_CONFIDENCE = 0.5
 UNCLOSED_FACTOR = 0.8
 SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
+HEADLINE_TOKENS = 12
+NOT_SPEAKER_DEPS = frozenset({"advmod", "expl", "prep", "punct", "cc", "det", "aux", "mark", "intj"})
 MISREAD_SUBJECT_DEPS = frozenset({"compound", "nummod"})
 RELATIVES = frozenset({"who", "that", "which"})
 SPEAKER_LABELS = frozenset({"PERSON", "ORG", "NORP", "GPE"})
@@ -566,7 +568,15 @@ def _colon_speaker(before: list[Token]) -> Token | None:
     if subject is not None:
         return subject
     last = before[0]
-    return last if last.ent_type_ in SPEAKER_LABELS or last.lower_ in PRONOUNS else None
+    if last.ent_type_ in SPEAKER_LABELS or last.lower_ in PRONOUNS:
+        return last
+    # a headline the model reads no name in ("CNN President On Trump: ‘...’", "Partial transcript as
+    # follows:"): the first phrase head of a short lead-in
+    phrase = before[::-1]
+    if len(phrase) > HEADLINE_TOKENS:
+        return None
+    heads = (t for t in phrase if t.head not in phrase and t.dep_ not in NOT_SPEAKER_DEPS)
+    return next(heads, None)
 
 
 def _sentence(tokens: list[Token]) -> list[Token]:
