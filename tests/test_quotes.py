@@ -165,6 +165,7 @@ def test_a_paragraph_that_is_a_phrase_in_single_marks_is_a_subheading(nlp):
     ("headline", "speaker"),
     [
         ("Council leader on buses: ‘We need more routes.’", "Council leader"),
+        ("Voters: 'We are going to win so much.'", "Voters"),  # the parse makes the lead-in its root
         ("A warning from Omar Haddad: 'Rates will rise again.'", "Omar Haddad"),
     ],
 )

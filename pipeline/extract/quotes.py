@@ -575,7 +575,7 @@ def _colon_speaker(before: list[Token]) -> Token | None:
     phrase = before[::-1]
     if len(phrase) > HEADLINE_TOKENS:
         return None
-    heads = (t for t in phrase if t.head not in phrase and t.dep_ not in NOT_SPEAKER_DEPS)
+    heads = (t for t in phrase if (t.head.i == t.i or t.head not in phrase) and t.dep_ not in NOT_SPEAKER_DEPS)
     return next(heads, None)
 
 
@@ -609,9 +609,9 @@ def subject_of(cue: Token, usable: Callable[[Token], bool]) -> Token | None:
         mislabelled = [c for c in cue.lefts if c.dep_ in MISREAD_SUBJECT_DEPS and usable(c)]
         if mislabelled:
             return mislabelled[-1]
-        if cue.dep_ in ("conj", "xcomp", "advcl") and cue.head is not cue:
+        if cue.dep_ in ("conj", "xcomp", "advcl"):
             cue = cue.head
-        elif cue.dep_ == "pcomp" and cue.head.dep_ == "prep" and cue.head.head is not cue.head:
+        elif cue.dep_ == "pcomp" and cue.head.dep_ == "prep":
             cue = cue.head.head  # "before asking her": the verb the preposition hangs on
         else:
             break
@@ -620,7 +620,7 @@ def subject_of(cue: Token, usable: Callable[[Token], bool]) -> Token | None:
 
 def antecedent(token: Token) -> Token | None:
     """The noun a relative pronoun subject refers to ("Smith" in "Smith, who said"), else None."""
-    if token.lower_ in RELATIVES and token.head.dep_ == "relcl" and token.head.head is not token.head:
+    if token.lower_ in RELATIVES and token.head.dep_ == "relcl":
         return token.head.head
     return None
 

@@ -114,7 +114,7 @@ def speaker_of(cue: Token, usable: Callable[[Token], bool]) -> Token | None:
         return subject
     if (owner := next((c for c in cue.children if c.dep_ == "poss" and usable(c)), None)) is not None:
         return owner
-    if cue.head is not cue and cue.dep_ in NOUN_DEPS | {"acl", "advcl", "xcomp", "prep", "pcomp"}:
+    if cue.dep_ in NOUN_DEPS | {"acl", "advcl", "xcomp", "prep", "pcomp"}:  # not the root
         if (subject := subject_of(cue.head, usable)) is not None:
             return subject
     # the parse gave none: the nearest name or pronoun before the cue in its sentence
