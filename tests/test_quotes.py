@@ -174,6 +174,16 @@ def test_a_headline_colon_gives_the_quote_to_who_leads_in(nlp, headline, speaker
     assert (row["speaker"], row["cue"]) == (speaker, ":")
 
 
+def test_a_short_clause_after_a_quote_is_its_attribution_whatever_the_verb(nlp):
+    text = "The depot stays shut.\n\n“The trams will run again in May,” an angry Lena Okafor retaliated.\n"
+    (row,) = quotes_of(nlp, text)
+    assert (row["speaker"], row["speaker_canonical"], row["cue"]) == (
+        "an angry Lena Okafor",
+        "Lena Okafor",
+        "retaliated",
+    )
+
+
 def test_a_relative_pronoun_is_the_mention_and_its_antecedent_the_name(nlp):
     text = "The crowd cheered for Mara Lindqvist, who told them, “We are not done yet.”\n"
     (row,) = quotes_of(nlp, text)

@@ -233,6 +233,7 @@ NO_SPEAKER_CONFIDENCE = 0.5
 UNCLOSED_FACTOR = 0.8
 SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
 HEADLINE_TOKENS = 12
+SHORT_ATTRIBUTION = 6  # tokens: "an angry Hollande retaliated"
 NOT_SPEAKER_DEPS = frozenset({"advmod", "expl", "prep", "punct", "cc", "det", "aux", "mark", "intj"})
 MISREAD_SUBJECT_DEPS = frozenset({"compound", "nummod"})
 RELATIVES = frozenset({"who", "that", "which"})
@@ -516,6 +517,13 @@ def attribute(text: str, quote: Quote, tokens: _Tokens, context: Context) -> Non
     for side, window in sides if hands_over else reversed(sides):
         if found := _cue_and_speaker(window, side, context, tokens):
             quote.attribute_to(found[0].text, found[1], tokens, 0.9)
+            return
+    # a short clause after a quote that hands over is its attribution, whatever the verb: “...,” Hollande
+    # retaliated. / “...,” the mayor fired back.
+    if hands_over and 0 < len(after) <= SHORT_ATTRIBUTION:
+        verbs = [t for t in after if any(c.dep_ in SUBJECT_DEPS and context.allows(c.idx) for c in t.children)]
+        if len(verbs) == 1 and (subject := subject_of(verbs[0], lambda t: context.allows(t.idx))) is not None:
+            quote.attribute_to(verbs[0].text, subject, tokens, 0.75)
             return
     # the sentence before, when it is an attribution of its own: ''...,'' Mr. Hedge said. ''...''
     if found := _cue_and_speaker(_sentence(before_all[len(before) + 1 :]), "before", context, tokens):
