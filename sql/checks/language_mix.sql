@@ -31,7 +31,7 @@ languages as (
         from documents
         where date = $date and is_other_language
         group by language
-        order by n desc
+        order by n desc, language  -- ties in a fixed order: the message must not change from run to run
         limit 3
     )
 ),
