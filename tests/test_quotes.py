@@ -197,6 +197,33 @@ def test_a_cue_after_a_preposition_takes_the_subject_of_its_verb(nlp):
     assert second["cue"] == "asking"
 
 
+def test_a_quoted_sentence_that_runs_on_into_the_text_goes_on_to_the_clause_end(nlp):
+    text = (
+        "Lena Okafor visited the depot.\n\n"
+        "“We have never closed a line without telling people first” in this city, Okafor said on Monday.\n"
+    )
+    (row,) = quotes_of(nlp, text)
+    assert row["text"] == "“We have never closed a line without telling people first” in this city"
+    assert (row["speaker"], row["speaker_canonical"], row["cue"]) == ("Okafor", "Lena Okafor", "said")
+
+
+def test_a_quoted_sentence_whose_attribution_follows_without_a_comma(nlp):
+    text = "Lena Okafor visited the depot.\n\n“The tram network is a patchwork of small lines” Okafor said.\n"
+    (row,) = quotes_of(nlp, text)
+    assert row["text"] == "“The tram network is a patchwork of small lines”"
+    assert (row["speaker"], row["speaker_canonical"], row["cue"]) == ("Okafor", "Lena Okafor", "said")
+
+
+def test_a_reported_clause_that_opens_with_a_quotation_is_a_direct_quote(nlp):
+    text = 'Tomasz Wierzbicki met the council.\n\n"The dam will hold" through the winter, Wierzbicki said.\n'
+    rows = extract_document("d1", nlp(text))["quotes"]
+    assert [(r["kind"], r["text"], r["speaker"]) for r in rows] == [
+        ("direct", '"The dam will hold" through the winter', "Wierzbicki")
+    ]
+    # short and lower-case quoted phrases running on into the text stay what they were (scare quotes, titles)
+    assert quotes_of(nlp, 'They call it the "tram of the future" in the city hall.\n') == []
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -322,6 +349,14 @@ def test_a_clause_reported_inside_another_is_part_of_it(nlp):
     (row,) = reported(nlp, text)
     assert row["text"] == "his neighbour told him the dam would hold"
     assert row["cue"] == "said"
+
+
+def test_a_relative_clause_set_off_at_the_end_is_not_what_was_reported(nlp):
+    text = "Okafor said the council had backed Mara Lindqvist, who runs the tram depot.\n"
+    (row,) = reported(nlp, text)
+    assert row["text"] == "the council had backed Mara Lindqvist"
+    (row,) = reported(nlp, text.replace(",", ""))  # not set off: it says which Lindqvist, and stays
+    assert row["text"] == "the council had backed Mara Lindqvist who runs the tram depot"
 
 
 def test_a_subject_the_parser_took_for_a_modifier_still_speaks(nlp):

@@ -234,6 +234,8 @@ UNCLOSED_FACTOR = 0.8
 SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
 HEADLINE_TOKENS = 12
 SHORT_ATTRIBUTION = 6  # tokens: "an angry Hollande retaliated"
+RUN_ON_WORDS = 7  # a quoted sentence, not a phrase: shorter quotes running into text are titles or scare quotes
+CLAUSE_END = re.compile(r"[,.;:?!—]|--")
 NOT_SPEAKER_DEPS = frozenset({"advmod", "expl", "prep", "punct", "cc", "det", "aux", "mark", "intj"})
 MISREAD_SUBJECT_DEPS = frozenset({"compound", "nummod"})
 RELATIVES = frozenset({"who", "that", "which"})
@@ -250,6 +252,7 @@ class Quote:
     cue: str | None = None
     confidence: float = NO_SPEAKER_CONFIDENCE
     named: tuple[int, int] | None = None  # where the speaker's name is, when the mention is "who"
+    hands_over: bool = False  # its attribution follows it, though it does not end on a comma (see runs_on)
 
     def attribute_to(self, cue: str | None, speaker: Token, tokens: _Tokens, confidence: float) -> None:
         self.cue, self.speaker, self.confidence = cue, mention(speaker, tokens), confidence
@@ -263,7 +266,8 @@ def quote_rows(part: Part) -> list[dict]:
     from pipeline.extract.reported import reported_speech  # it builds on this module's speaker machinery
 
     text, entities = part.text, part.rows["entities"]  # speakers resolve to entity names
-    quotes = [q for q in find_quotes(text) if is_direct(text, q)]
+    paired = find_quotes(text)
+    quotes = [q for q in paired if is_direct(text, q) or runs_on(text, q)]
     tokens = _Tokens(part)
     for quote in quotes:
         attribute(text, quote, tokens, context_of(text, quotes, quote))
@@ -282,8 +286,8 @@ def quote_rows(part: Part) -> list[dict]:
         for q in quotes
     ]
     found += [
-        ("indirect", r.start, r.end, r.speaker, r.named or r.speaker, r.cue, r.confidence)
-        for r in reported_speech(part, tokens, quoted)
+        (r.kind, r.start, r.end, r.speaker, r.named or r.speaker, r.cue, r.confidence)
+        for r in reported_speech(part, tokens, quoted, {q.start for q in paired})
     ]
     rows = []
     for kind, start, end, speaker, named, cue, confidence in sorted(found, key=lambda f: (f[1], f[2])):
@@ -447,6 +451,27 @@ def is_direct(text: str, quote: Quote) -> bool:
     return opens and ends
 
 
+def runs_on(text: str, quote: Quote) -> bool:
+    """A sentence in quote marks that the text runs on from without punctuation is direct speech that goes on
+    to the clause's end, as a reader (and the gold) take it: “We don't teach anything” against homosexuality,
+    he said. The quote grows to the end of that clause, unless the clause is its attribution with the comma
+    left out (“The Iowa caucus is a battle of niches” Grubbs said): then it hands over to it."""
+    inner = text[quote.start : quote.end].strip(QUOTE_CHARS + " ")
+    if len(inner.split()) < RUN_ON_WORDS or not inner[:1].isupper() or inner[-1] in ENDS_PUNCT:
+        return False
+    line_end = text.find("\n", quote.end)
+    rest = text[quote.end : line_end if line_end >= 0 else len(text)]
+    if not rest.strip()[:1].isalnum():
+        return False
+    clause_end = CLAUSE_END.search(rest)
+    clause = rest[: clause_end.start() if clause_end else len(rest)].rstrip()
+    if any(word.lower() in CUES for word in WORD.findall(clause)):
+        quote.hands_over = True
+    else:
+        quote.end += len(clause)
+    return True
+
+
 def _last_word(text: str) -> str | None:
     words = WORD.findall(text[-40:])
     return words[-1].lower() if words else None
@@ -512,7 +537,7 @@ def attribute(text: str, quote: Quote, tokens: _Tokens, context: Context) -> Non
     before = _sentence(before_all)
     inner = text[quote.start : quote.end].rstrip(QUOTE_CHARS + " ")
     # a quote ending on a comma hands over to its attribution; one ending on a full stop was announced before
-    hands_over = inner.endswith((",", "?", "!", "—", "-"))
+    hands_over = quote.hands_over or inner.endswith((",", "?", "!", "—", "-"))
     sides = [("after", after), ("before", before)]
     for side, window in sides if hands_over else reversed(sides):
         if found := _cue_and_speaker(window, side, context, tokens):

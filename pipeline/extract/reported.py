@@ -42,6 +42,7 @@ COLON_CONFIDENCE = 0.6
 NO_SPEAKER_CONFIDENCE = 0.5
 MIN_CHARS = 4  # shorter pieces are not content ("so", "yes"), as the gold's rule says
 TRIM = set(" \t\n,;:—–-")
+SET_OFF = frozenset({",", "—", "--"})  # what sets a relative clause off from the noun it adds to
 
 
 @dataclass
@@ -53,11 +54,17 @@ class Reported:
     speaker: tuple[int, int] | None
     confidence: float
     named: tuple[int, int] | None = None  # where the speaker's name is, when the mention is "who"
+    relation: str = ""  # the complement's dependency relation to its cue
+    kind: str = "indirect"  # or direct: a speech verb's clause that opens with a quotation (see _opens_quotation)
 
 
-def reported_speech(part: Part, doc_tokens: _Tokens, quoted: list[tuple[int, int]]) -> list[Reported]:
+def reported_speech(
+    part: Part, doc_tokens: _Tokens, quoted: list[tuple[int, int]], openings: set[int]
+) -> list[Reported]:
     """The indirect quotations of a document, outermost only (a clause reported inside another's content is
-    part of it), never inside a direct quotation (quoted: their spans) nor one that is itself a direct quotation."""
+    part of it), never inside a direct quotation (quoted: their spans) nor one that is itself a direct quotation,
+    except a clause that opens with a quotation (openings: where any paired quote marks open) and runs on past
+    it, which is direct speech the quote marks alone did not show."""
     doc = part.doc
     if not doc.has_annotation("DEP"):
         return []  # spaCy failed on this text (it is only tokenized): no parse, no reported speech
@@ -78,7 +85,10 @@ def reported_speech(part: Part, doc_tokens: _Tokens, quoted: list[tuple[int, int
             else:
                 found.extend(_complements(text, token, doc_tokens))
     found.extend(_colon_lines(text, doc))
-    found = [f for f in found if not _is_direct(text, f, quoted)]
+    for item in found:
+        if _opens_quotation(text, item, openings, quoted):
+            item.kind = "direct"
+    found = [f for f in found if f.kind == "direct" or not _is_direct(text, f, quoted)]
     # outermost only: an attribution whose cue lies in another one's content is part of that content
     outer = [f for f in found if not any(o is not f and o.start <= f.cue_start < o.end for o in found)]
     outer.sort(key=lambda f: (f.start, f.end))
@@ -137,7 +147,7 @@ def _complements(text: str, cue: Token, tokens: _Tokens) -> list[Reported]:
             confidence = NO_SPEAKER_CONFIDENCE
         else:  # the cue's own subject is surest; an owner, a governing verb's subject or a nearby name less so
             confidence = CUE_SPEAKER_CONFIDENCE if subject.dep_ in SUBJECT_DEPS else NEARBY_SPEAKER_CONFIDENCE
-        items.extend(Reported(a, b, cue.text, cue.idx, speaker, confidence, named) for a, b in pieces)
+        items.extend(Reported(a, b, cue.text, cue.idx, speaker, confidence, named, child.dep_) for a, b in pieces)
     return items
 
 
@@ -158,15 +168,23 @@ def _according(text: str, sent: Span, according: Token, tokens: _Tokens) -> Repo
 
 def _pieces(head: Token) -> list[tuple[int, int]]:
     """The character spans of a complement's subtree, cut where words outside it interrupt it ("The plan,
-    [he said], is fair" gives two pieces, as the gold counts them)."""
-    indices = sorted(t.i for t in head.subtree)
+    [he said], is fair" gives two pieces, as the gold counts them), without a relative clause set off at its end
+    ("[Trump], who says he is honored": what the reporter adds about someone, not what was reported)."""
+    doc = head.doc
+    dropped: set[int] = set()
+    for t in head.subtree:
+        if t.dep_ == "relcl" and t.i != head.i and t.right_edge.i >= head.right_edge.i - 1:
+            comma = t.left_edge.i - 1
+            if comma > head.i and doc[comma].text in SET_OFF:
+                dropped.update(x.i for x in t.subtree)
+                dropped.add(comma)
+    indices = sorted(t.i for t in head.subtree if t.i not in dropped)
     runs, first = [], indices[0]
     for previous, current in zip(indices, indices[1:], strict=False):
         if current != previous + 1:
             runs.append((first, previous))
             first = current
     runs.append((first, indices[-1]))
-    doc = head.doc
     return [(doc[a].idx, _end(doc[b])) for a, b in runs]
 
 
@@ -199,6 +217,19 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
     while end > start and text[end - 1] in TRIM | {"."}:
         end -= 1
     return (start, end) if end - start >= MIN_CHARS else None
+
+
+def _opens_quotation(text: str, item: Reported, openings: set[int], quoted: list[tuple[int, int]]) -> bool:
+    """ "Steve Elmendorf said [“He can assert it, but it seems extremely unlikely” that Sanders can catch Clinton]":
+    a speech verb's clause that opens with a quoted sentence and runs on past its closing mark is one direct
+    quotation (the gold's rule too: content that opens with a quote mark), when no direct quote was found there."""
+    return (
+        item.relation == "ccomp"
+        and item.cue.lower() in CUES
+        and item.start in openings
+        and text[item.start : item.end].lstrip(QUOTE_CHARS + " ")[:1].isupper()
+        and not any(a < item.end and item.start < b for a, b in quoted)
+    )
 
 
 def _is_direct(text: str, item: Reported, quoted: list[tuple[int, int]]) -> bool:
