@@ -351,6 +351,25 @@ def test_a_clause_reported_inside_another_is_part_of_it(nlp):
     assert row["cue"] == "said"
 
 
+def test_a_speech_verb_set_in_its_contents_clause(nlp):
+    text = "Acts of protest, Lena Okafor said, are acts of patriotism.\n\nOkafor said, the bridge is safe for trams.\n"
+    rows = reported(nlp, text)
+    assert [(r["text"], r["speaker"], r["cue"]) for r in rows] == [
+        ("Acts of protest", "Lena Okafor", "said"),  # one content in two pieces, as the gold counts them
+        ("are acts of patriotism", "Lena Okafor", "said"),
+        ("the bridge is safe for trams", "Okafor", "said"),
+    ]
+
+
+def test_a_second_speech_verb_inside_the_content_reports_on_its_own(nlp):
+    text = "Wierzbicki said the old pumps had failed twice and told reporters that the dam would hold.\n"
+    rows = reported(nlp, text)
+    assert [(r["text"], r["speaker"], r["cue"]) for r in rows] == [
+        ("the old pumps had failed twice", "Wierzbicki", "said"),
+        ("that the dam would hold", "Wierzbicki", "told"),  # the first cue's speaker, not "the old pumps"
+    ]
+
+
 def test_a_relative_clause_set_off_at_the_end_is_not_what_was_reported(nlp):
     text = "Okafor said the council had backed Mara Lindqvist, who runs the tram depot.\n"
     (row,) = reported(nlp, text)

@@ -642,7 +642,11 @@ def subject_of(cue: Token, usable: Callable[[Token], bool]) -> Token | None:
         mislabelled = [c for c in cue.lefts if c.dep_ in MISREAD_SUBJECT_DEPS and usable(c)]
         if mislabelled:
             return mislabelled[-1]
-        if cue.dep_ in ("conj", "xcomp", "advcl"):
+        if cue.dep_ == "conj" and cue.head.dep_ == "ccomp" and cue.head.head.lower_ in CUES:
+            # "Wierzbicki said [the pumps had failed] and told reporters ...": the parse hangs the second cue on
+            # the first one's content; it shares the first cue's speaker, not the content's subject
+            cue = cue.head.head
+        elif cue.dep_ in ("conj", "xcomp", "advcl"):
             cue = cue.head
         elif cue.dep_ == "pcomp" and cue.head.dep_ == "prep":
             cue = cue.head.head  # "before asking her": the verb the preposition hangs on

@@ -105,7 +105,9 @@ def complements(cue: Token) -> list[Token]:
     (for any word of CUES too), infinitive, object, or the object of a preposition it takes."""
     word, lexicon = cue.lower_, quotes.REPORTED_CUES
     speech = word in CUES and cue.dep_ not in NOUN_DEPS
-    found = []
+    # a speech verb set in its content's clause: "Acts of protest, [Obama said], are acts of patriotism", "He said,
+    # the bridge is safe" (parataxis): the content is the clause without the cue's words
+    found = [cue.head] if speech and cue.dep_ == "parataxis" else []
     for child in cue.children:
         dep = child.dep_
         if dep == "ccomp" and speech:
@@ -135,11 +137,11 @@ def speaker_of(cue: Token, usable: Callable[[Token], bool]) -> Token | None:
 def _complements(text: str, cue: Token, tokens: _Tokens) -> list[Reported]:
     items = []
     for child in complements(cue):
-        pieces = [p for p in (_trim(text, a, b) for a, b in _pieces(child)) if p]
+        aside = cue if child.i == cue.head.i else None  # "Acts of protest, [Obama said], are acts of patriotism"
+        pieces = [p for p in (_trim(text, a, b) for a, b in _pieces(child, aside)) if p]
         if not pieces:
             continue
-        start, end = pieces[0][0], pieces[-1][1]
-        subject = speaker_of(cue, lambda t, s=start, e=end: not s <= t.idx < e)
+        subject = speaker_of(cue, lambda t, ps=pieces: not any(a <= t.idx < b for a, b in ps))
         speaker = mention(subject, tokens) if subject is not None else None
         name = antecedent(subject) if subject is not None else None
         named = mention(name, tokens) if name is not None else None
@@ -147,7 +149,8 @@ def _complements(text: str, cue: Token, tokens: _Tokens) -> list[Reported]:
             confidence = NO_SPEAKER_CONFIDENCE
         else:  # the cue's own subject is surest; an owner, a governing verb's subject or a nearby name less so
             confidence = CUE_SPEAKER_CONFIDENCE if subject.dep_ in SUBJECT_DEPS else NEARBY_SPEAKER_CONFIDENCE
-        items.extend(Reported(a, b, cue.text, cue.idx, speaker, confidence, named, child.dep_) for a, b in pieces)
+        relation = "parataxis" if aside is not None else child.dep_
+        items.extend(Reported(a, b, cue.text, cue.idx, speaker, confidence, named, relation) for a, b in pieces)
     return items
 
 
@@ -166,12 +169,21 @@ def _according(text: str, sent: Span, according: Token, tokens: _Tokens) -> Repo
     return Reported(span[0], span[1], "according to", according.idx, speaker, ACCORDING_CONFIDENCE)
 
 
-def _pieces(head: Token) -> list[tuple[int, int]]:
+def _pieces(head: Token, aside: Token | None = None) -> list[tuple[int, int]]:
     """The character spans of a complement's subtree, cut where words outside it interrupt it ("The plan,
     [he said], is fair" gives two pieces, as the gold counts them), without a relative clause set off at its end
     ("[Trump], who says he is honored": what the reporter adds about someone, not what was reported)."""
     doc = head.doc
-    dropped: set[int] = set()
+    dropped: set[int] = {t.i for t in aside.subtree} if aside is not None else set()
+    for t in head.subtree:
+        # "Gates was not working for them and [said Manafort was not involved]": a speech verb conjoined inside
+        # the content reports on its own (its content is found from its cue), with the "and" before it
+        if t.dep_ == "conj" and t.i != head.i and t.lower_ in CUES and t.i not in dropped and complements(t):
+            dropped.update(x.i for x in t.subtree)
+            left = t.left_edge.i - 1
+            while left > head.left_edge.i and doc[left].dep_ in ("cc", "punct"):
+                dropped.add(left)
+                left -= 1
     for t in head.subtree:
         if t.dep_ == "relcl" and t.i != head.i and t.right_edge.i >= head.right_edge.i - 1:
             comma = t.left_edge.i - 1
