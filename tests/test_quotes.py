@@ -370,6 +370,15 @@ def test_a_second_speech_verb_inside_the_content_reports_on_its_own(nlp):
     ]
 
 
+def test_what_seems_is_part_of_the_content(nlp):
+    rows = reported(nlp, "The tram drivers seemed to accept the new timetable.\n")
+    assert [(r["text"], r["cue"]) for r in rows] == [
+        ("The tram drivers", "seemed"),
+        ("to accept the new timetable", "seemed"),
+    ]
+    assert rows[0]["speaker"] is None  # nobody is said to have said it
+
+
 def test_a_relative_clause_set_off_at_the_end_is_not_what_was_reported(nlp):
     text = "Okafor said the council had backed Mara Lindqvist, who runs the tram depot.\n"
     (row,) = reported(nlp, text)

@@ -42,6 +42,9 @@ COLON_CONFIDENCE = 0.6
 NO_SPEAKER_CONFIDENCE = 0.5
 MIN_CHARS = 4  # shorter pieces are not content ("so", "yes"), as the gold's rule says
 TRIM = set(" \t\n,;:—–-")
+# verbs whose subject is part of what is reported ("[X] seemed [to ...]"); -ing forms and passives gain nothing
+RAISING = frozenset("seem seems seemed appear appears appeared expected".split())
+RAISING_DEPS = frozenset({"xcomp", "oprd", "ccomp", "acomp"})
 SET_OFF = frozenset({",", "—", "--"})  # what sets a relative clause off from the noun it adds to
 
 
@@ -141,6 +144,15 @@ def _complements(text: str, cue: Token, tokens: _Tokens) -> list[Reported]:
         pieces = [p for p in (_trim(text, a, b) for a, b in _pieces(child, aside)) if p]
         if not pieces:
             continue
+        if cue.lower_ in RAISING and child.dep_ in RAISING_DEPS:
+            # "[Trump's supporters] seemed [equally unperturbed]": the subject is what seems, part of the content
+            raised = next((c for c in cue.children if c.dep_ in SUBJECT_DEPS and c.i < cue.i), None)
+            if raised is not None:
+                subject_pieces = [p for p in (_trim(text, a, b) for a, b in _pieces(raised)) if p]
+                items.extend(
+                    Reported(a, b, cue.text, cue.idx, None, NO_SPEAKER_CONFIDENCE, None, raised.dep_)
+                    for a, b in subject_pieces
+                )
         subject = speaker_of(cue, lambda t, ps=pieces: not any(a <= t.idx < b for a, b in ps))
         speaker = mention(subject, tokens) if subject is not None else None
         name = antecedent(subject) if subject is not None else None
