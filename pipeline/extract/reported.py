@@ -257,10 +257,11 @@ def _opens_quotation(text: str, item: Reported, openings: set[int], quoted: list
 
 
 def _is_direct(text: str, item: Reported, quoted: list[tuple[int, int]]) -> bool:
-    """A clause that is a direct quotation (opens with its mark) or lies inside one is not reported speech."""
+    """A clause that is a direct quotation (opens with its mark) or starts inside one is not reported speech (one
+    that starts inside and runs out of it is a parse that crossed the closing mark)."""
     if text[item.start] in QUOTE_CHARS:
         return True
-    return any(a <= item.start and item.end <= b for a, b in quoted)
+    return any(a <= item.start < b for a, b in quoted)
 
 
 __all__ = ["reported_speech", "Reported", "complements"]
