@@ -1,9 +1,10 @@
 """The version recorded on every row: the package version and a digest of what decides the rows.
 
-The digest covers the code that turns a file into rows (reading and decoding, the spaCy stage, every extractor,
-the table declarations) and the settings that change rows, so a change that alters output is never carried
-over as "unchanged" by an incremental rerun: nobody has to remember to bump a number. The code is hashed as
-its syntax tree (comments and formatting do not count; docstrings do, to keep the rule simple).
+The digest covers the code that turns a file into rows (reading and decoding, the spaCy stage, every extractor
+and the weights it learned, the table declarations) and the settings that change rows, so a change that alters
+output is never carried over as "unchanged" by an incremental rerun: nobody has to remember to bump a number.
+The code is hashed as its syntax tree (comments and formatting do not count; docstrings do, to keep the rule
+simple).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def code_digest(package: Path = PACKAGE) -> str:
         for source in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
             digest.update(source.relative_to(package).as_posix().encode())
             digest.update(ast.dump(ast.parse(source.read_text(encoding="utf-8"))).encode())
+        for model in sorted(path.rglob("*.json")) if path.is_dir() else []:  # learned weights decide rows too
+            digest.update(model.relative_to(package).as_posix().encode() + model.read_bytes())
     from pipeline.views import sql_dir  # views reads the registry: imported when first needed
 
     for source in sorted((sql_dir() / ROLLUP_SQL).glob("*.sql")):

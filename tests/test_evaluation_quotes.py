@@ -223,3 +223,26 @@ def test_a_few_polnear_articles(tmp_path):
     assert result["gold_quotes"] > 20
     assert result["at_0.3"]["f1"] > 0.75
     assert result["speaker_accuracy"] > 0.75
+
+
+@pytest.mark.skipif(not POLNEAR_DEV.is_dir(), reason=f"PolNeAR dev split not found at {POLNEAR_DEV}")
+def test_the_reported_speech_scorer_trains_on_a_split(tmp_path):
+    """scripts/train_reported_scorer.py end to end on 30 real articles (copied at run time, never stored): it
+    cross-validates, picks a threshold and writes weights the production scorer reads."""
+    split = tmp_path / "part"
+    (split / "text").mkdir(parents=True)
+    (split / "attributions").mkdir()
+    for path in sorted((POLNEAR_DEV / "text").glob("*.txt"))[:30]:
+        (split / "text" / path.name).write_bytes(path.read_bytes())
+        for ann in (POLNEAR_DEV / "attributions").glob(f"{path.stem}_*.ann"):
+            (split / "attributions" / ann.name).write_bytes(ann.read_bytes())
+    out = tmp_path / "scorer.json"
+    script = REPO / "scripts" / "train_reported_scorer.py"
+    command = [sys.executable, str(script), "--split", str(split), "--c", "1.0", "--out", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    saved = json.loads(out.read_text(encoding="utf-8"))
+    assert saved["trained_on"] == "part" and saved["c"] == 1.0
+    assert 0 < saved["threshold"] < 1 and saved["weights"]
+    assert saved["cross_validated"]["speaker_accuracy"] >= 0.86
+    assert all(isinstance(w, float) and w != 0 for w in saved["weights"].values())

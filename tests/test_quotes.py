@@ -4,7 +4,9 @@ import duckdb
 import pytest
 
 from pipeline.analysis import extract_document, join
-from pipeline.extract.quotes import find_quotes, needs_parse
+from pipeline.extract.part import Part
+from pipeline.extract.quotes import _Tokens, find_quotes, needs_parse
+from pipeline.extract.reported import by_rules
 from pipeline.nlp import chunks
 
 pytestmark = pytest.mark.integration
@@ -391,6 +393,15 @@ def test_a_subject_the_parser_took_for_a_modifier_still_speaks(nlp):
     text = "About 4 in 10 say they want the next mayor to build more tram lines.\n"
     (row,) = reported(nlp, text)
     assert (row["speaker"], row["cue"]) == ("About 4 in 10", "say")
+
+
+def test_the_learned_scorer_reports_what_the_lexicon_lacks(nlp):
+    text = "Okafor is mulling a bid for the mayor's office next year.\n"
+    part = Part("d1", nlp(text))
+    assert by_rules(part, _Tokens(part), [], set()) == []  # "mulling" is in no word list
+    (row,) = reported(nlp, text)
+    assert (row["text"], row["cue"], row["speaker"]) == ("a bid for the mayor's office", "mulling", "Okafor")
+    assert 0.45 <= row["confidence"] < 0.9  # the scorer's probability, at least its threshold
 
 
 def test_no_cue_no_reported_speech(nlp):

@@ -16,6 +16,7 @@ from pipeline.lake import RUNS_DIR, read_run_table
 from pipeline.registry import TABLES
 from pipeline.run import run_partition
 from pipeline.tables import Table
+from pipeline.version import code_digest
 from pipeline.views import build_database
 
 pytestmark = pytest.mark.integration
@@ -126,3 +127,14 @@ def test_changed_extraction_code_analyses_every_file_again(tmp_path):
     # Comments and formatting are not code that decides rows.
     titles.write_text(titles.read_text().replace("MAX_TITLE_CHARS = 120", "MAX_TITLE_CHARS = (120)  # shorter"))
     assert run_cli(scratch, data, day)["reused_from"] == changed["run_id"]
+
+
+def test_retrained_weights_change_the_version(tmp_path):
+    """The reported-speech scorer's weights decide rows as code does: retraining re-analyses every file."""
+    scratch = tmp_path / "pipeline"
+    shutil.copytree(REPO / "pipeline", scratch, ignore=shutil.ignore_patterns("__pycache__"))
+    before = code_digest.__wrapped__(scratch)
+    weights = scratch / "extract" / "reported_scorer.json"
+    saved = json.loads(weights.read_text(encoding="utf-8"))
+    weights.write_text(json.dumps(saved | {"threshold": saved["threshold"] + 0.05}), encoding="utf-8")
+    assert code_digest.__wrapped__(scratch) != before

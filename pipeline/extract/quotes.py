@@ -266,8 +266,7 @@ def quote_rows(part: Part) -> list[dict]:
     from pipeline.extract.reported import reported_speech  # it builds on this module's speaker machinery
 
     text, entities = part.text, part.rows["entities"]  # speakers resolve to entity names
-    paired = find_quotes(text)
-    quotes = [q for q in paired if is_direct(text, q) or runs_on(text, q)]
+    paired, quotes = direct_quotes(text)
     tokens = _Tokens(part)
     for quote in quotes:
         attribute(text, quote, tokens, context_of(text, quotes, quote))
@@ -429,6 +428,12 @@ def find_quotes(text: str) -> list[Quote]:
 
 
 # --- which quoted spans are direct speech ----------------------------------------------------------------
+
+
+def direct_quotes(text: str) -> tuple[list[Quote], list[Quote]]:
+    """Every span in paired quote marks, and those of them that are direct speech."""
+    paired = find_quotes(text)
+    return paired, [q for q in paired if is_direct(text, q) or runs_on(text, q)]
 
 
 def is_direct(text: str, quote: Quote) -> bool:

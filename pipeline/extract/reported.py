@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pipeline.extract import quotes
+from pipeline.extract import quotes, reported_scorer
 from pipeline.extract.part import Part
 from pipeline.extract.quotes import (
     ACCORDING,
@@ -64,10 +64,18 @@ class Reported:
 def reported_speech(
     part: Part, doc_tokens: _Tokens, quoted: list[tuple[int, int]], openings: set[int]
 ) -> list[Reported]:
-    """The indirect quotations of a document, outermost only (a clause reported inside another's content is
-    part of it), never inside a direct quotation (quoted: their spans) nor one that is itself a direct quotation,
-    except a clause that opens with a quotation (openings: where any paired quote marks open) and runs on past
-    it, which is direct speech the quote marks alone did not show."""
+    """The indirect quotations of a document: the rules' (by_rules), then what the learned scorer finds among
+    the complements they left out (learned), in text order."""
+    found = by_rules(part, doc_tokens, quoted, openings)
+    found += learned(candidates(part, doc_tokens, found, quoted), doc_tokens)
+    return sorted(found, key=lambda f: (f.start, f.end))
+
+
+def by_rules(part: Part, doc_tokens: _Tokens, quoted: list[tuple[int, int]], openings: set[int]) -> list[Reported]:
+    """Outermost only (a clause reported inside another's content is part of it), never inside a direct
+    quotation (quoted: their spans) nor one that is itself a direct quotation, except a clause that opens with a
+    quotation (openings: where any paired quote marks open) and runs on past it, which is direct speech the
+    quote marks alone did not show."""
     doc = part.doc
     if not doc.has_annotation("DEP"):
         return []  # spaCy failed on this text (it is only tokenized): no parse, no reported speech
@@ -100,6 +108,68 @@ def reported_speech(
         if kept and item.start < kept[-1].end:
             continue  # two cues claiming one clause: the first wins
         kept.append(item)
+    return kept
+
+
+@dataclass(frozen=True)
+class Candidate:
+    cue: Token
+    pieces: list[tuple[int, int]]  # of the complement's subtree, as the rules cut them
+    relation: str
+    features: list[str]  # see reported_scorer.features
+
+    def items(self, tokens: _Tokens) -> list[Reported]:
+        """The pieces as reported speech, with the cue's speaker (found only for the candidates kept)."""
+        return _attributed(self.cue, self.pieces, self.relation, tokens)
+
+
+def candidates(part: Part, tokens: _Tokens, found: list[Reported], quoted: list[tuple[int, int]]) -> list[Candidate]:
+    """Every complement of every word (COMPLEMENTS, a preposition's object) that overlaps neither what is
+    found already nor a direct quotation, and does not open with a quote mark."""
+    doc, text = part.doc, part.text
+    if not doc.has_annotation("DEP"):
+        return []
+    taken = [(f.start, f.end) for f in found] + quoted
+    found_here = []
+    for cue in doc:
+        if any(a <= cue.idx < b for a, b in quoted):
+            continue
+        for child in cue.children:
+            dep = child.dep_
+            heads = [(child, dep)] if dep in COMPLEMENTS else []
+            if dep == "prep":
+                heads = [(o, o.dep_) for o in child.children if o.dep_ in ("pobj", "pcomp")]
+            for head, relation in heads:
+                pieces = _trimmed_pieces(text, head)
+                if not pieces or text[pieces[0][0]] in QUOTE_CHARS:
+                    continue
+                if any(a < end and start < b for start, end in pieces for a, b in taken):
+                    continue
+                features = reported_scorer.features(cue, head, relation, text)
+                found_here.append(Candidate(cue, pieces, relation, features))
+    return found_here
+
+
+def learned(
+    found: list[Candidate],
+    tokens: _Tokens,
+    score: Callable[[list[str]], float] = reported_scorer.probability,
+    threshold: float | None = None,
+) -> list[Reported]:
+    """The candidates the scorer believes (probability at least its threshold), the likeliest first, none
+    overlapping another; confidence is the probability. (score and threshold: the trainer tries its own.)"""
+    threshold = reported_scorer.model()[2] if threshold is None else threshold
+    scored = sorted(((score(c.features), c) for c in found), key=lambda pc: -pc[0])
+    kept: list[Reported] = []
+    for p, candidate in scored:
+        if p < threshold:
+            break
+        if any(a < item.end and item.start < b for a, b in candidate.pieces for item in kept):
+            continue
+        items = candidate.items(tokens)
+        for item in items:
+            item.confidence = p
+        kept.extend(items)
     return kept
 
 
@@ -141,10 +211,8 @@ def _complements(text: str, cue: Token, tokens: _Tokens) -> list[Reported]:
     items = []
     for child in complements(cue):
         aside = cue if child.i == cue.head.i else None  # "Acts of protest, [Obama said], are acts of patriotism"
-        pieces = [p for p in (_trim(text, a, b) for a, b in _pieces(child, aside)) if p]
-        if not pieces:
-            continue
-        if cue.lower_ in RAISING and child.dep_ in RAISING_DEPS:
+        reported = _reported(text, cue, child, "parataxis" if aside is not None else child.dep_, tokens, aside)
+        if reported and cue.lower_ in RAISING and child.dep_ in RAISING_DEPS:
             # "[Trump's supporters] seemed [equally unperturbed]": the subject is what seems, part of the content
             raised = next((c for c in cue.children if c.dep_ in SUBJECT_DEPS and c.i < cue.i), None)
             if raised is not None:
@@ -153,17 +221,34 @@ def _complements(text: str, cue: Token, tokens: _Tokens) -> list[Reported]:
                     Reported(a, b, cue.text, cue.idx, None, NO_SPEAKER_CONFIDENCE, None, raised.dep_)
                     for a, b in subject_pieces
                 )
-        subject = speaker_of(cue, lambda t, ps=pieces: not any(a <= t.idx < b for a, b in ps))
-        speaker = mention(subject, tokens) if subject is not None else None
-        name = antecedent(subject) if subject is not None else None
-        named = mention(name, tokens) if name is not None else None
-        if subject is None:
-            confidence = NO_SPEAKER_CONFIDENCE
-        else:  # the cue's own subject is surest; an owner, a governing verb's subject or a nearby name less so
-            confidence = CUE_SPEAKER_CONFIDENCE if subject.dep_ in SUBJECT_DEPS else NEARBY_SPEAKER_CONFIDENCE
-        relation = "parataxis" if aside is not None else child.dep_
-        items.extend(Reported(a, b, cue.text, cue.idx, speaker, confidence, named, relation) for a, b in pieces)
+        items.extend(reported)
     return items
+
+
+def _reported(
+    text: str, cue: Token, child: Token, relation: str, tokens: _Tokens, aside: Token | None = None
+) -> list[Reported]:
+    """What a cue reports in the subtree of one of its complements (the pieces of it, see _pieces), with the
+    cue's speaker."""
+    return _attributed(cue, _trimmed_pieces(text, child, aside), relation, tokens)
+
+
+def _trimmed_pieces(text: str, head: Token, aside: Token | None = None) -> list[tuple[int, int]]:
+    return [p for p in (_trim(text, a, b) for a, b in _pieces(head, aside)) if p]
+
+
+def _attributed(cue: Token, pieces: list[tuple[int, int]], relation: str, tokens: _Tokens) -> list[Reported]:
+    if not pieces:
+        return []
+    subject = speaker_of(cue, lambda t: not any(a <= t.idx < b for a, b in pieces))
+    speaker = mention(subject, tokens) if subject is not None else None
+    name = antecedent(subject) if subject is not None else None
+    named = mention(name, tokens) if name is not None else None
+    if subject is None:
+        confidence = NO_SPEAKER_CONFIDENCE
+    else:  # the cue's own subject is surest; an owner, a governing verb's subject or a nearby name less so
+        confidence = CUE_SPEAKER_CONFIDENCE if subject.dep_ in SUBJECT_DEPS else NEARBY_SPEAKER_CONFIDENCE
+    return [Reported(a, b, cue.text, cue.idx, speaker, confidence, named, relation) for a, b in pieces]
 
 
 def _according(text: str, sent: Span, according: Token, tokens: _Tokens) -> Reported | None:
