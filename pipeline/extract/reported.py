@@ -6,7 +6,9 @@ quotes.CUES with a clausal complement ("Miller said [the talks stalled]", "[The 
 ("vowed [to fight on]", "called for [new talks]"); a clause with an "according to X" phrase ("[The talks
 stalled], according to officials"); a name and a colon opening a paragraph ("SMITH: [We will win.]"). The
 speaker is the cue's subject (or the object of "according to", or the name before the colon), resolved to the
-document's name as for direct quotes. Only sentences with such a word need the parse: see quotes.needs_parse.
+document's name as for direct quotes. Then a learned scorer (reported_scorer.py) weighs every other word's
+complements the rules left out ("she backed [NAFTA]": words that report only sometimes) and keeps the likely
+ones, with the cue's speaker found the same way.
 """
 
 from __future__ import annotations
@@ -211,26 +213,18 @@ def _complements(text: str, cue: Token, tokens: _Tokens) -> list[Reported]:
     items = []
     for child in complements(cue):
         aside = cue if child.i == cue.head.i else None  # "Acts of protest, [Obama said], are acts of patriotism"
-        reported = _reported(text, cue, child, "parataxis" if aside is not None else child.dep_, tokens, aside)
+        relation = "parataxis" if aside is not None else child.dep_
+        reported = _attributed(cue, _trimmed_pieces(text, child, aside), relation, tokens)
         if reported and cue.lower_ in RAISING and child.dep_ in RAISING_DEPS:
             # "[Trump's supporters] seemed [equally unperturbed]": the subject is what seems, part of the content
             raised = next((c for c in cue.children if c.dep_ in SUBJECT_DEPS and c.i < cue.i), None)
             if raised is not None:
-                subject_pieces = [p for p in (_trim(text, a, b) for a, b in _pieces(raised)) if p]
                 items.extend(
                     Reported(a, b, cue.text, cue.idx, None, NO_SPEAKER_CONFIDENCE, None, raised.dep_)
-                    for a, b in subject_pieces
+                    for a, b in _trimmed_pieces(text, raised)
                 )
         items.extend(reported)
     return items
-
-
-def _reported(
-    text: str, cue: Token, child: Token, relation: str, tokens: _Tokens, aside: Token | None = None
-) -> list[Reported]:
-    """What a cue reports in the subtree of one of its complements (the pieces of it, see _pieces), with the
-    cue's speaker."""
-    return _attributed(cue, _trimmed_pieces(text, child, aside), relation, tokens)
 
 
 def _trimmed_pieces(text: str, head: Token, aside: Token | None = None) -> list[tuple[int, int]]:
@@ -238,6 +232,7 @@ def _trimmed_pieces(text: str, head: Token, aside: Token | None = None) -> list[
 
 
 def _attributed(cue: Token, pieces: list[tuple[int, int]], relation: str, tokens: _Tokens) -> list[Reported]:
+    """What a cue reports in these pieces of a complement, with the cue's speaker."""
     if not pieces:
         return []
     subject = speaker_of(cue, lambda t: not any(a <= t.idx < b for a, b in pieces))
@@ -349,4 +344,4 @@ def _is_direct(text: str, item: Reported, quoted: list[tuple[int, int]]) -> bool
     return any(a <= item.start < b for a, b in quoted)
 
 
-__all__ = ["reported_speech", "Reported", "complements"]
+__all__ = ["reported_speech", "by_rules", "candidates", "learned", "Reported", "Candidate", "complements"]
