@@ -185,15 +185,21 @@ def test_evaluate_both_kinds(tmp_path):
 
 
 @pytest.mark.skipif(not POLNEAR_DEV.is_dir(), reason=f"PolNeAR dev split not found at {POLNEAR_DEV}")
-def test_eval_kind_cli_on_polnear(tmp_path):
-    """`news-etl eval quotes --kind` over a few real articles (copied by the test at run time, never stored)."""
-    split = tmp_path / "dev"
+def copy_polnear_articles(split: Path, n: int) -> Path:
+    """The first n PolNeAR dev articles and their annotations, copied at run time into a split of our own."""
     (split / "text").mkdir(parents=True)
     (split / "attributions").mkdir()
-    for path in sorted((POLNEAR_DEV / "text").glob("*.txt"))[:4]:
+    for path in sorted((POLNEAR_DEV / "text").glob("*.txt"))[:n]:
         (split / "text" / path.name).write_bytes(path.read_bytes())
         for ann in (POLNEAR_DEV / "attributions").glob(f"{path.stem}_*.ann"):
             (split / "attributions" / ann.name).write_bytes(ann.read_bytes())
+    return split
+
+
+@pytest.mark.skipif(not POLNEAR_DEV.is_dir(), reason=f"PolNeAR dev split not found at {POLNEAR_DEV}")
+def test_eval_kind_cli_on_polnear(tmp_path):
+    """`news-etl eval quotes --kind` over a few real articles (copied by the test at run time, never stored)."""
+    split = copy_polnear_articles(tmp_path / "dev", 4)
     command = [sys.executable, "-m", "pipeline.cli", "eval", "quotes", "--split", str(split)]
     outputs = {}
     for kind in ("indirect", "all"):
@@ -229,13 +235,7 @@ def test_a_few_polnear_articles(tmp_path):
 def test_the_reported_speech_scorer_trains_on_a_split(tmp_path):
     """scripts/train_reported_scorer.py end to end on 30 real articles (copied at run time, never stored): it
     cross-validates, picks a threshold and writes weights the production scorer reads."""
-    split = tmp_path / "part"
-    (split / "text").mkdir(parents=True)
-    (split / "attributions").mkdir()
-    for path in sorted((POLNEAR_DEV / "text").glob("*.txt"))[:30]:
-        (split / "text" / path.name).write_bytes(path.read_bytes())
-        for ann in (POLNEAR_DEV / "attributions").glob(f"{path.stem}_*.ann"):
-            (split / "attributions" / ann.name).write_bytes(ann.read_bytes())
+    split = copy_polnear_articles(tmp_path / "part", 30)
     out = tmp_path / "scorer.json"
     script = REPO / "scripts" / "train_reported_scorer.py"
     command = [sys.executable, str(script), "--split", str(split), "--c", "1.0", "--out", str(out)]
