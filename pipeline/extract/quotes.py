@@ -763,7 +763,12 @@ QUOTES = Table(
         ("speaker_end_char", pa.int64(), "where it ends (exclusive)"),
         ("speaker_canonical", pa.string(), 'the document-level name ("he" -> "Clara Hoffmann")'),
         ("cue", pa.string(), 'the verb or phrase introducing it ("said", "told", "according to", ":"); null if none'),
-        ("confidence", pa.float32(), "how the speaker was found: 0.9 for a cue verb and its subject, less otherwise"),
+        (
+            "confidence",
+            pa.float32(),
+            "how sure: 0.9 for a cue verb and its subject, less otherwise; for reported speech the learned scorer "
+            "found, its probability",
+        ),
     ),
     index="quote_idx",
     extract=quote_rows,
