@@ -435,3 +435,17 @@ def test_quote_views_count_both_kinds(sample_lake):
 def test_a_text_spacy_only_tokenized_has_no_reported_speech(nlp):
     doc = nlp.make_doc("Okafor said the trams were late.")  # what analysis keeps when the parser fails
     assert extract_document("d1", doc)["quotes"] == []
+
+
+@pytest.mark.unit
+def test_spans_answer_as_a_scan_would():
+    from pipeline.extract.reported import Spans
+
+    spans = [(10, 20), (0, 50), (60, 70), (65, 66)]  # overlapping, unsorted
+    lookup = Spans(spans)
+    for char in range(-1, 80):
+        assert lookup.covers(char) == any(a <= char < b for a, b in spans), char
+    for start in range(-1, 80, 3):
+        for end in range(start + 1, 82, 5):
+            assert lookup.overlaps(start, end) == any(a < end and start < b for a, b in spans), (start, end)
+    assert not Spans([]).covers(0) and not Spans([]).overlaps(0, 5)

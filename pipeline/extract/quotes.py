@@ -677,12 +677,14 @@ def mention(token: Token, tokens: _Tokens) -> tuple[int, int]:
             break
         first = left
     last = token
-    if token.ent_type_:
-        for ent in token.doc.ents:
-            if ent.start <= token.i < ent.end:
-                first = min(first, ent[0], key=lambda t: t.i)
-                last = ent[-1]
-                break
+    if token.ent_type_:  # the entity's bounds from the IOB tags: doc.ents would build every entity each time
+        doc, start, end = token.doc, token.i, token.i + 1
+        while start > 0 and doc[start].ent_iob_ == "I":
+            start -= 1
+        while end < len(doc) and doc[end].ent_iob_ == "I":
+            end += 1
+        first = min(first, doc[start], key=lambda t: t.i)
+        last = doc[end - 1]
     # an entity may take in punctuation at its edges: a signature's dash ("― Jane Doe"), "Omar Haddad: '"
     while first.is_punct and first.i < last.i:
         first = first.doc[first.i + 1]

@@ -13,8 +13,10 @@ ones, with the cue's speaker found the same way.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
 from pipeline.extract import quotes, reported_scorer
@@ -84,9 +86,7 @@ def by_rules(part: Part, doc_tokens: _Tokens, quoted: list[tuple[int, int]], ope
     text = part.text
     found: list[Reported] = []
 
-    def inside_quote(char: int) -> bool:
-        return any(a <= char < b for a, b in quoted)
-
+    inside_quote = Spans(quoted).covers
     words = quotes.CUE_WORDS  # the lexicon's lookups, once per token only for the words that may report
     for sent in doc.sents:
         for token in sent:
@@ -113,6 +113,24 @@ def by_rules(part: Part, doc_tokens: _Tokens, quoted: list[tuple[int, int]], ope
     return kept
 
 
+class Spans:
+    """Character spans (they may overlap), asked whether a character or a span meets one of them, by bisection
+    over their starts and the furthest end reached so far: a long text with many quotes stays linear."""
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        spans = sorted(spans)
+        self.starts = [a for a, _ in spans]
+        self.reach = list(accumulate((b for _, b in spans), max))
+
+    def covers(self, char: int) -> bool:
+        k = bisect_right(self.starts, char)
+        return k > 0 and self.reach[k - 1] > char
+
+    def overlaps(self, start: int, end: int) -> bool:
+        k = bisect_left(self.starts, end)
+        return k > 0 and self.reach[k - 1] > start
+
+
 @dataclass(frozen=True)
 class Candidate:
     cue: Token
@@ -131,10 +149,10 @@ def candidates(part: Part, tokens: _Tokens, found: list[Reported], quoted: list[
     doc, text = part.doc, part.text
     if not doc.has_annotation("DEP"):
         return []
-    taken = [(f.start, f.end) for f in found] + quoted
+    inside_quote, taken = Spans(quoted).covers, Spans([(f.start, f.end) for f in found] + quoted)
     found_here = []
     for cue in doc:
-        if any(a <= cue.idx < b for a, b in quoted):
+        if inside_quote(cue.idx):
             continue
         for child in cue.children:
             dep = child.dep_
@@ -145,7 +163,7 @@ def candidates(part: Part, tokens: _Tokens, found: list[Reported], quoted: list[
                 pieces = _trimmed_pieces(text, head)
                 if not pieces or text[pieces[0][0]] in QUOTE_CHARS:
                     continue
-                if any(a < end and start < b for start, end in pieces for a, b in taken):
+                if any(taken.overlaps(start, end) for start, end in pieces):
                     continue
                 features = reported_scorer.features(cue, head, relation, text)
                 found_here.append(Candidate(cue, pieces, relation, features))
