@@ -55,7 +55,7 @@ def article(i: int) -> bytes:
 
 def nameless(i: int) -> bytes:
     """An article with its names, numbers, quote marks and reporting words taken out: almost no entities, no
-    quotes (direct or reported)."""
+    direct quotes, and of reported speech only what the learned scorer still finds in a few complements."""
     text = article(i).decode("utf-8", "replace")
     text = re.sub(r'["“”]', "", re.sub(r"\b([A-Z]\S*|\S*[0-9]\S*)\s*", "", text))
     return re.sub(r"\w+", lambda m: "" if m.group().lower() in CUE_WORDS else m.group(), text).encode()
@@ -210,7 +210,9 @@ def test_copies_within_the_night_count_too(settings):
 def test_extraction_drift_warns(settings):
     outcome = night(settings, [nameless(40 + i) for i in range(PER_DATE)])
     assert not_passed(outcome) == {"drift_entities": "warn", "drift_quotes": "warn"}
-    assert "0.00 quotes per analysed document" in result(outcome, "drift_quotes").message
+    message = result(outcome, "drift_quotes").message  # "0.80 quotes per analysed document, against a median of 13.00"
+    observed, median = (float(n) for n in re.findall(r"\d+\.\d+", message)[:2])
+    assert "quotes per analysed document, against a median of" in message and observed < median / 5
 
 
 def rewrite(settings, table: str, change) -> None:
