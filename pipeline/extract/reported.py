@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from spacy.tokens import Doc, Span, Token
 
 COMPLEMENTS = frozenset({"ccomp", "xcomp", "dobj", "oprd", "acl", "advcl"})  # the relations of the lexicon
+CANDIDATE_RELATIONS = COMPLEMENTS | {"nsubjpass"}  # what the scorer weighs: also "[Trump] was criticized for ..."
 CUE_SPEAKER_CONFIDENCE = 0.9  # a cue verb with its subject, as for direct quotes
 ACCORDING_CONFIDENCE = 0.85
 NEARBY_SPEAKER_CONFIDENCE = 0.7
@@ -50,6 +51,10 @@ TRIM = set(" \t\n,;:—–-")
 RAISING = frozenset("seem seems seemed appear appears appeared expected".split())
 RAISING_DEPS = frozenset({"xcomp", "oprd", "ccomp", "acomp"})
 SET_OFF = frozenset({",", "—", "--"})  # what sets a relative clause off from the noun it adds to
+# an adverbial clause opening with one of these says when, why or on what condition, not what was said ("[While
+# Clinton's allies evince confidence], they said ..."); participles ("..., [calling it a disgrace]") remain
+ADVERBIAL_MARKS = frozenset("while after when if because since before although though until once as".split())
+OBJECT_PREPS = frozenset({"for", "as"})  # a phrase that completes an object's content (see _reach)
 
 
 @dataclass
@@ -93,8 +98,7 @@ def by_rules(part: Part, doc_tokens: _Tokens, quoted: list[tuple[int, int]], ope
             if token.lower_ not in words or inside_quote(token.idx):
                 continue
             if token.lower_ == ACCORDING:
-                if item := _according(text, sent, token, doc_tokens):
-                    found.append(item)
+                found.extend(_according(text, sent, token, doc_tokens))
             else:
                 found.extend(_complements(text, token, doc_tokens))
     found.extend(_colon_lines(text, doc))
@@ -144,7 +148,7 @@ class Candidate:
 
 
 def candidates(part: Part, tokens: _Tokens, found: list[Reported], quoted: list[tuple[int, int]]) -> list[Candidate]:
-    """Every complement of every word (COMPLEMENTS, a preposition's object) that overlaps neither what is
+    """Every complement of every word (CANDIDATE_RELATIONS, a preposition's object) that overlaps neither what is
     found already nor a direct quotation, and does not open with a quote mark."""
     doc, text = part.doc, part.text
     if not doc.has_annotation("DEP"):
@@ -156,7 +160,7 @@ def candidates(part: Part, tokens: _Tokens, found: list[Reported], quoted: list[
             continue
         for child in cue.children:
             dep = child.dep_
-            heads = [(child, dep)] if dep in COMPLEMENTS else []
+            heads = [(child, dep)] if dep in CANDIDATE_RELATIONS else []
             if dep == "prep":
                 heads = [(o, o.dep_) for o in child.children if o.dep_ in ("pobj", "pcomp")]
             for head, relation in heads:
@@ -206,6 +210,8 @@ def complements(cue: Token) -> list[Token]:
         if dep == "ccomp" and speech:
             found.append(child)
         elif dep in COMPLEMENTS and word in lexicon.get(dep, ()):
+            if dep == "advcl" and child.left_edge.lower_ in ADVERBIAL_MARKS:
+                continue
             found.append(child)
         elif dep == "prep" and word in lexicon.get(child.lower_, ()):
             found.extend(o for o in child.children if o.dep_ in ("pobj", "pcomp"))
@@ -213,8 +219,12 @@ def complements(cue: Token) -> list[Token]:
 
 
 def speaker_of(cue: Token, usable: Callable[[Token], bool]) -> Token | None:
-    """Who reports: the cue's subject (quotes.subject_of), else the owner of a noun cue ("[his] claim that"),
-    else the subject of the verb a noun or participle cue hangs on ("[Trump] voiced fears that")."""
+    """Who reports: the agent of a passive cue ("[Trump] was criticized by [residents]"), else the cue's subject
+    (quotes.subject_of), else the owner of a noun cue ("[his] claim that"), else the subject of the verb a noun
+    or participle cue hangs on ("[Trump] voiced fears that")."""
+    agents = (o for by in cue.children if by.dep_ == "agent" for o in by.children if o.dep_ == "pobj")
+    if (agent := next((o for o in agents if usable(o)), None)) is not None:
+        return agent
     if (subject := subject_of(cue, usable)) is not None:
         return subject
     if (owner := next((c for c in cue.children if c.dep_ == "poss" and usable(c)), None)) is not None:
@@ -264,19 +274,19 @@ def _attributed(cue: Token, pieces: list[tuple[int, int]], relation: str, tokens
     return [Reported(a, b, cue.text, cue.idx, speaker, confidence, named, relation) for a, b in pieces]
 
 
-def _according(text: str, sent: Span, according: Token, tokens: _Tokens) -> Reported | None:
-    """ "[The talks stalled], according to officials" or "According to officials, [the talks stalled]"."""
+def _according(text: str, sent: Span, according: Token, tokens: _Tokens) -> list[Reported]:
+    """ "[The talks stalled], according to officials", "According to officials, [the talks stalled]" and "[The
+    plan], according to officials, [is dead]" (both sides, as the gold counts pieces)."""
     phrase = list(according.subtree)
     first, last = phrase[0].idx, _end(phrase[-1])
     source = next((o for prep in according.children for o in prep.children if o.dep_ == "pobj"), None)
-    before = _trim(text, sent.start_char, first)
-    after = _trim(text, last, sent.end_char)
-    # the clause is the longer side of the phrase
-    span = max((s for s in (before, after) if s), key=lambda s: s[1] - s[0], default=None)
-    if span is None:
-        return None
+    sides = [s for s in (_trim(text, sent.start_char, first), _trim(text, last, sent.end_char)) if s]
+    if not sides:
+        return []
+    if len(sides) == 1 or text[last : sides[1][0]].strip() != ",":
+        sides = [max(sides, key=lambda s: s[1] - s[0])]  # the clause is the longer side of the phrase
     speaker = mention(source, tokens) if source is not None else None
-    return Reported(span[0], span[1], "according to", according.idx, speaker, ACCORDING_CONFIDENCE)
+    return [Reported(a, b, "according to", according.idx, speaker, ACCORDING_CONFIDENCE) for a, b in sides]
 
 
 def _pieces(head: Token, aside: Token | None = None) -> list[tuple[int, int]]:
@@ -285,6 +295,7 @@ def _pieces(head: Token, aside: Token | None = None) -> list[tuple[int, int]]:
     ("[Trump], who says he is honored": what the reporter adds about someone, not what was reported)."""
     doc = head.doc
     dropped: set[int] = {t.i for t in aside.subtree} if aside is not None else set()
+    reach = _reach(head)
     for t in head.subtree:
         # "Gates was not working for them and [said Manafort was not involved]": a speech verb conjoined inside
         # the content reports on its own (its content is found from its cue), with the "and" before it
@@ -300,7 +311,7 @@ def _pieces(head: Token, aside: Token | None = None) -> list[tuple[int, int]]:
             if comma > head.i and doc[comma].text in SET_OFF:
                 dropped.update(x.i for x in t.subtree)
                 dropped.add(comma)
-    indices = sorted(t.i for t in head.subtree if t.i not in dropped)
+    indices = sorted(i for i in reach if i not in dropped)
     runs, first = [], indices[0]
     for previous, current in zip(indices, indices[1:], strict=False):
         if current != previous + 1:
@@ -308,6 +319,25 @@ def _pieces(head: Token, aside: Token | None = None) -> list[tuple[int, int]]:
             first = current
     runs.append((first, indices[-1]))
     return [(doc[a].idx, _end(doc[b])) for a, b in runs]
+
+
+def _reach(head: Token) -> set[int]:
+    """A complement's words: its subtree, and for an object the "for" or "as" phrase right after it, which says
+    what the object is praised, blamed or cited for ("criticized [Trump for taking advantage of deductions]",
+    "cited [the plan as evidence of his resolve]")."""
+    found = {t.i for t in head.subtree}
+    if head.dep_ == "dobj":
+        anchor = head
+    elif head.dep_ == "pobj" and head.head.dep_ == "prep":
+        anchor = head.head
+    else:
+        return found
+    end = anchor.right_edge.i
+    for sibling in anchor.head.children:
+        if sibling.dep_ == "prep" and sibling.lower_ in OBJECT_PREPS and sibling.left_edge.i == end + 1:
+            found.update(t.i for t in sibling.subtree)
+            end = sibling.right_edge.i
+    return found
 
 
 def _colon_lines(text: str, doc: Doc) -> list[Reported]:
