@@ -395,6 +395,8 @@ def test_an_object_keeps_the_phrase_that_says_what_it_is_praised_or_cited_for(nl
     assert [(r["text"], r["speaker"]) for r in rows] == [("Okafor for reopening the tram depot", "The council")]
     rows = reported(nlp, "Wierzbicki pointed to the old pumps as the main cause of the flood.\n")
     assert [r["text"] for r in rows] == ["the old pumps as the main cause of the flood"]
+    rows = reported(nlp, "The mayor called Okafor a liar for delaying the trams.\n")
+    assert [r["text"] for r in rows] == ["Okafor a liar for delaying the trams"]  # the object and what it is called
 
 
 def test_a_clause_saying_when_or_why_is_not_what_was_said(nlp):

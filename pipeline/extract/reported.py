@@ -322,17 +322,23 @@ def _pieces(head: Token, aside: Token | None = None) -> list[tuple[int, int]]:
 
 
 def _reach(head: Token) -> set[int]:
-    """A complement's words: its subtree, and for an object the "for" or "as" phrase right after it, which says
-    what the object is praised, blamed or cited for ("criticized [Trump for taking advantage of deductions]",
-    "cited [the plan as evidence of his resolve]")."""
+    """A complement's words: its subtree; for an object or what it is called, the other one beside it ("called
+    [Clinton a disgrace]"); and for an object the "for" or "as" phrase right after it, which says what it is
+    praised, blamed or cited for ("criticized [Trump for taking advantage of deductions]", "pointed to [the GOP
+    as the key obstacle]")."""
     found = {t.i for t in head.subtree}
+    if head.dep_ in ("dobj", "oprd"):
+        for other in head.head.children:
+            beside = other.left_edge.i == head.right_edge.i + 1 or other.right_edge.i + 1 == head.left_edge.i
+            if other.dep_ in ("dobj", "oprd") and other.i != head.i and beside:
+                found.update(t.i for t in other.subtree)
     if head.dep_ == "dobj":
         anchor = head
     elif head.dep_ == "pobj" and head.head.dep_ == "prep":
         anchor = head.head
     else:
         return found
-    end = anchor.right_edge.i
+    end = max(found)
     for sibling in anchor.head.children:
         if sibling.dep_ == "prep" and sibling.lower_ in OBJECT_PREPS and sibling.left_edge.i == end + 1:
             found.update(t.i for t in sibling.subtree)
