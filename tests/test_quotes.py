@@ -424,11 +424,11 @@ def test_a_subject_the_parser_took_for_a_modifier_still_speaks(nlp):
 
 
 def test_the_learned_scorer_reports_what_the_lexicon_lacks(nlp):
-    text = "Okafor is mulling a bid for the mayor's office next year.\n"
+    text = "The union leader slammed the new timetable.\n"
     part = Part("d1", nlp(text))
-    assert by_rules(part, _Tokens(part), [], set()) == []  # "mulling" is in no word list
+    assert by_rules(part, _Tokens(part), [], set()) == []  # "slammed" is in no word list
     (row,) = reported(nlp, text)
-    assert (row["text"], row["cue"], row["speaker"]) == ("a bid for the mayor's office", "mulling", "Okafor")
+    assert (row["text"], row["cue"], row["speaker"]) == ("the new timetable", "slammed", "The union leader")
     assert reported_scorer.model()[2] <= row["confidence"] < 0.9  # the scorer's probability, at least its threshold
 
 
