@@ -7,8 +7,8 @@ Needs scikit-learn (in the dev dependency group, which `make install` installs);
 JSON. The examples are what the production extraction makes of each article: the rules' reported
 speech (kept as they are) and every other complement (reported.candidates); a candidate is positive when one of
 its pieces overlaps a gold piece the rules did not match by LABEL_OVERLAP (the eval README's overlap). L1 keeps
-a few thousand weights at most. The threshold is the one with the best cross-validated F1 at T = 0.3 among those whose
-speaker accuracy stays at least SPEAKER_FLOOR (the issue's 0.85, plus a margin for unseen text).
+a thousand weights or a few. The threshold is the one with the best cross-validated F1 at T = 0.3 among those
+whose speaker accuracy stays at least SPEAKER_FLOOR (the issue's 0.85, plus a margin for unseen text).
 """
 
 from __future__ import annotations
