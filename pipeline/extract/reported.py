@@ -210,9 +210,8 @@ def complements(cue: Token) -> list[Token]:
         if dep == "ccomp" and speech:
             found.append(child)
         elif dep in COMPLEMENTS and word in lexicon.get(dep, ()):
-            if dep == "advcl" and child.left_edge.lower_ in ADVERBIAL_MARKS:
-                continue
-            found.append(child)
+            if not (dep == "advcl" and child.left_edge.lower_ in ADVERBIAL_MARKS):
+                found.append(child)
         elif dep == "prep" and word in lexicon.get(child.lower_, ()):
             found.extend(o for o in child.children if o.dep_ in ("pobj", "pcomp"))
     return found
